@@ -1,0 +1,179 @@
+"""`centralino …`: serve, demo, worker, database and channel administration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from typing import Any
+
+from centralino.config import Mode, Settings, get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="centralino", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web service (and in-process workers unless --no-workers)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-workers", action="store_true")
+
+    demo = sub.add_parser("demo", help="serve on embedded defaults with the Graph API simulator and demo data")
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
+
+    sub.add_parser("worker", help="run the workers only (several processes may run this)")
+
+    db = sub.add_parser("db", help="database administration")
+    db.add_argument("action", choices=["upgrade"])
+
+    channel = sub.add_parser("channel", help="manage channels")
+    channel_sub = channel.add_subparsers(dest="action", required=True)
+    channel_sub.add_parser("list")
+    add = channel_sub.add_parser("add-whatsapp", help="connect a WhatsApp Cloud API number")
+    add.add_argument("--name", required=True)
+    add.add_argument("--phone-number-id", required=True)
+    add.add_argument("--waba-id", required=True)
+    add.add_argument("--display-number")
+    add.add_argument("--graph-base-url")
+    add.add_argument("--graph-version")
+    for secret in ("access-token", "app-secret", "verify-token"):
+        add.add_argument(f"--{secret}-env", required=True, metavar="VAR",
+                         help=f"name of the environment variable holding the {secret.replace('-', ' ')}")
+
+    sub.add_parser("check-config", help="validate settings as `serve` would")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    handler = {"serve": _serve, "demo": _demo, "worker": _worker, "db": _db, "channel": _channel,
+               "check-config": _check}[args.command]
+    return handler(settings, args)
+
+
+def _with_overrides(settings: Settings, args: argparse.Namespace, **extra: Any) -> Settings:
+    updates = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+               if v is not None}
+    return settings.model_copy(update={**updates, **extra})
+
+
+def _check(settings: Settings, _args: argparse.Namespace) -> int:
+    problems = settings.check_secrets()
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"ok: mode={settings.mode.value} database={settings.database_url.split('@')[-1]}")
+    return 1 if problems else 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from centralino.web.app import create_app
+
+    settings = _with_overrides(settings, args, **({"run_workers": False} if args.no_workers else {}))
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from centralino import demo
+    from centralino.services import build_services
+    from centralino.web.app import create_app
+
+    settings = _with_overrides(settings, args)
+    if settings.mode is Mode.PRODUCTION:
+        print("error: `centralino demo` does not run in production mode", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    created = demo.ensure_demo_channel(services.engine, services.box,
+                                       f"http://{settings.host}:{settings.port}/simulator")
+    state = demo.new_simulator_state()
+
+    async def traffic() -> None:
+        if created:
+            await demo.post_demo_traffic(f"http://{settings.host}:{settings.port}", state)
+
+    app = create_app(settings, services, after_start=[traffic])
+    demo.mount_simulator(app, settings, state)
+
+    print(f"\n  Centralino demo on http://{settings.host}:{settings.port}"
+          f"\n  API docs: http://{settings.host}:{settings.port}/docs  (token: {settings.api_token.get_secret_value()})"
+          f"\n  Webhook:  POST /webhooks/whatsapp  (app secret {demo.DEMO_APP_SECRET!r},"
+          f" verify token {demo.DEMO_VERIFY_TOKEN!r})\n", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from centralino.services import build_services
+    from centralino.workers.runtime import WorkerRuntime
+
+    problems = settings.check_secrets()
+    if problems:
+        print("error: " + "; ".join(problems), file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        services = build_services(settings)
+        services.directory.refresh()
+        runtime = WorkerRuntime(services)
+        runtime.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runtime.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from centralino.storage.db import upgrade
+
+    upgrade(settings.database_url)
+    print("database at head")
+    return 0
+
+
+def _channel(settings: Settings, args: argparse.Namespace) -> int:
+    from centralino.errors import CentralinoError
+    from centralino.services import build_services
+    from centralino.storage import channels as channel_repo
+
+    services = build_services(settings)
+    if args.action == "list":
+        with services.engine.connect() as conn:
+            for ch in channel_repo.load_all(conn, services.box):
+                print(f"{ch.id}\t{ch.kind}\t{ch.address}\t{ch.account_id or ''}\t{ch.name}")
+        return 0
+    secrets = {}
+    for name in ("access_token", "app_secret", "verify_token"):
+        var = getattr(args, f"{name}_env")
+        value = os.environ.get(var)
+        if not value:
+            print(f"error: environment variable {var} (for {name}) is empty or unset", file=sys.stderr)
+            return 2
+        secrets[name] = value
+    config = {k: v for k, v in (("graph_base_url", args.graph_base_url), ("graph_version", args.graph_version)) if v}
+    try:
+        with services.engine.begin() as conn:
+            channel_id = channel_repo.create(
+                conn, services.box, kind="whatsapp", name=args.name, address=args.phone_number_id,
+                account_id=args.waba_id, display_address=args.display_number, config=config, secrets=secrets)
+    except CentralinoError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"channel {channel_id} created")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Settings, read from the environment (prefix CENTRALINO_) and from `.env`.
+
+Every setting is documented in docs/configuration.md; keep the two in agreement.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Published in the repository: usable only in demo/dev mode (see Settings.check_secrets).
+DEMO_SECRET_KEY = "centralino-demo-secret-key-change-me"  # noqa: S105
+DEMO_API_TOKEN = "demo-token"  # noqa: S105
+
+
+class Mode(StrEnum):
+    DEMO = "demo"
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CENTRALINO_", env_file=".env", extra="ignore")
+
+    mode: Mode = Mode.DEMO
+    database_url: str = "sqlite:///var/centralino.db"
+    redis_url: str | None = None
+    media_dir: Path = Path("var/media")
+    secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
+    api_token: SecretStr = SecretStr(DEMO_API_TOKEN)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    run_workers: bool = True
+    migrate_on_start: bool = True
+    # Group commit of webhook deliveries: how many at most per transaction, and how long the
+    # writer waits for more once one has arrived (the latency a request pays for throughput).
+    ingest_batch_max: int = Field(default=500, ge=1)
+    ingest_batch_wait_ms: float = Field(default=2.0, ge=0)
+    worker_batch: int = Field(default=100, ge=1)
+    worker_poll_s: float = Field(default=1.0, gt=0)
+    # How long a worker holds a claimed delivery before another may take it (a crashed worker's
+    # deliveries are picked up again after this).
+    delivery_lease_s: float = Field(default=60.0, gt=0)
+    media_max_attempts: int = Field(default=8, ge=1)
+    graph_base_url: str = "https://graph.facebook.com"
+    graph_version: str = "v23.0"
+
+    def check_secrets(self) -> list[str]:
+        """Problems that forbid starting outside demo/dev mode (empty list = fine)."""
+        if self.mode in (Mode.DEMO, Mode.DEV):
+            return []
+        problems = []
+        key = self.secret_key.get_secret_value()
+        if key == DEMO_SECRET_KEY or len(key) < 32:
+            problems.append("CENTRALINO_SECRET_KEY must be set to a random string of at least 32 characters")
+        token = self.api_token.get_secret_value()
+        if token == DEMO_API_TOKEN or len(token) < 24:
+            problems.append("CENTRALINO_API_TOKEN must be set to a random string of at least 24 characters")
+        return problems
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,62 @@
+"""Typed events and the in-process bus.
+
+Events are written to the `events` table inside the transaction that caused them (so none is
+lost in a crash) and handed to listeners only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[["Event"], None]
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    payload: dict[str, Any]
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    id: int | None = None
+
+
+class EventBus:
+    """Listeners by event type ('*' for all). A failing listener is logged, never propagated:
+    the transaction that produced the event has already committed."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+
+    def subscribe(self, event_type: str, listener: Listener) -> None:
+        self._listeners[event_type].append(listener)
+
+    def unsubscribe(self, event_type: str, listener: Listener) -> None:
+        if listener in self._listeners.get(event_type, []):
+            self._listeners[event_type].remove(listener)
+
+    def publish(self, events: list[Event]) -> None:
+        for event in events:
+            for listener in (*self._listeners.get(event.type, ()), *self._listeners.get("*", ())):
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("listener %r failed on %s", listener, event.type)
+
+
+class Recorder:
+    """A listener that keeps what it hears: for tests and the demo's activity view."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.events]

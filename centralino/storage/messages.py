@@ -1,0 +1,113 @@
+"""Messages, their media, reactions and delivery statuses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from centralino.domain.enums import DeliveryStatus
+from centralino.domain.status import resolve_status
+from centralino.storage.sql import insert_ignore
+from centralino.storage.tables import message_media, message_reactions, messages, status_history
+
+
+def find_id(conn: Connection, channel_id: int, external_id: str) -> int | None:
+    m = messages.c
+    row = conn.execute(select(m.id).where(m.channel_id == channel_id, m.external_id == external_id)).first()
+    return None if row is None else int(row.id)
+
+
+def insert(conn: Connection, values: dict[str, Any]) -> int | None:
+    """The new message's id, or None if (channel, external id) was already stored."""
+    new_id = insert_ignore(conn, messages, values, ("channel_id", "external_id"))
+    if new_id is not None and values.get("external_id"):
+        _link_late_arrivals(conn, new_id, values["channel_id"], values["external_id"])
+    return new_id
+
+
+def _link_late_arrivals(conn: Connection, message_id: int, channel_id: int, external_id: str) -> None:
+    """Replies, reactions and statuses that arrived before the message they point at."""
+    m = messages.c
+    conn.execute(
+        update(messages)
+        .where(m.channel_id == channel_id, m.reply_to_external_id == external_id, m.reply_to_message_id.is_(None))
+        .values(reply_to_message_id=message_id)
+    )
+    r = message_reactions.c
+    conn.execute(
+        update(message_reactions)
+        .where(r.channel_id == channel_id, r.target_external_id == external_id, r.target_message_id.is_(None))
+        .values(target_message_id=message_id)
+    )
+    s = status_history.c
+    conn.execute(
+        update(status_history)
+        .where(s.channel_id == channel_id, s.external_id == external_id, s.message_id.is_(None))
+        .values(message_id=message_id)
+    )
+
+
+def insert_media(conn: Connection, values: dict[str, Any]) -> int | None:
+    return insert_ignore(conn, message_media, values, ("message_id",))
+
+
+def set_reaction(
+    conn: Connection, *, channel_id: int, contact_id: int, target_external_id: str, emoji: str,
+    reacted_at: datetime, source_external_id: str,
+) -> bool:
+    """Latest reaction per (target, contact) wins; removal is emoji ''. True if it changed."""
+    r = message_reactions.c
+    target_id = find_id(conn, channel_id, target_external_id)
+    new_id = insert_ignore(
+        conn, message_reactions,
+        {"channel_id": channel_id, "contact_id": contact_id, "target_external_id": target_external_id,
+         "target_message_id": target_id, "emoji": emoji, "reacted_at": reacted_at,
+         "source_external_id": source_external_id},
+        ("channel_id", "target_external_id", "contact_id"),
+    )
+    if new_id is not None:
+        return True
+    result = conn.execute(
+        update(message_reactions)
+        .where(
+            r.channel_id == channel_id, r.target_external_id == target_external_id, r.contact_id == contact_id,
+            or_(r.reacted_at < reacted_at, and_(r.reacted_at == reacted_at, r.source_external_id < source_external_id)),
+        )
+        .values(emoji=emoji, reacted_at=reacted_at, source_external_id=source_external_id)
+    )
+    return result.rowcount > 0
+
+
+def record_status(conn: Connection, channel_id: int, values: dict[str, Any]) -> tuple[bool, int | None]:
+    """Store one status report. (new?, message id it belongs to, if we know the message)."""
+    m = messages.c
+    # Lock the message first: concurrent reports for one message are applied one at a time, so the
+    # status computed from the history can never be overwritten by a stale computation.
+    row = conn.execute(
+        select(m.id).where(m.channel_id == channel_id, m.external_id == values["external_id"]).with_for_update()
+    ).first()
+    message_id = None if row is None else int(row.id)
+    new = insert_ignore(
+        conn, status_history, {**values, "channel_id": channel_id, "message_id": message_id},
+        ("channel_id", "external_id", "raw_status"),
+    )
+    return new is not None, message_id
+
+
+def apply_statuses(conn: Connection, message_id: int) -> tuple[DeliveryStatus, DeliveryStatus]:
+    """Recompute a message's status from its whole history. (before, after)."""
+    m, s = messages.c, status_history.c
+    current = DeliveryStatus(conn.execute(select(m.status).where(m.id == message_id)).scalar_one())
+    history = conn.execute(
+        select(s.status, s.error_code, s.error_title, s.error_details).where(s.message_id == message_id)
+    ).all()
+    after = resolve_status((DeliveryStatus(h.status) for h in history), current)
+    values: dict[str, Any] = {"status": after.value}
+    failure = next((h for h in history if h.status == DeliveryStatus.FAILED.value), None)
+    if failure is not None:
+        values.update(error_code=failure.error_code, error_title=failure.error_title,
+                      error_details=failure.error_details)
+    conn.execute(update(messages).where(m.id == message_id).values(values))
+    return current, after

@@ -1,0 +1,210 @@
+"""The tables. Schema changes go through Alembic (storage/migrations); keep both in agreement."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from centralino.storage.types import Id, Json, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    # WhatsApp: phone_number_id; other channels their own address. Routing key for webhooks.
+    Column("address", String(200), nullable=False),
+    Column("account_id", String(200)),  # WhatsApp: WABA id
+    Column("display_address", String(200)),
+    Column("config", Json, nullable=False, default=dict),  # non-secret settings (graph url, version)
+    Column("secrets", LargeBinary),  # Fernet-encrypted JSON; never returned by the API
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "address"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("display_name", String(300)),
+    Column("display_name_at", UTCDateTime),  # timestamp of the message that gave the name
+    Column("username", String(300)),
+    Column("merged_into_id", Id, ForeignKey("contacts.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+contact_identities = Table(
+    "contact_identities",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("value", String(300), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "value"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("last_inbound_at", UTCDateTime),
+    Column("window_expires_at", UTCDateTime),
+    Column("last_message_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("contact_id", "channel_id"),
+    Index("ix_conversations_activity", "last_message_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("type", String(24), nullable=False),
+    Column("raw_type", String(64), nullable=False),
+    Column("external_id", String(200)),
+    Column("text", Text),
+    Column("content", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("error_title", String(500)),
+    Column("error_details", Text),
+    Column("reply_to_external_id", String(200)),
+    Column("reply_to_message_id", Id, ForeignKey("messages.id")),
+    Column("forwarded", Boolean, nullable=False, default=False),
+    Column("frequently_forwarded", Boolean, nullable=False, default=False),
+    Column("referral", Json),
+    Column("sent_at", UTCDateTime, nullable=False),  # provider timestamp (customer's clock for inbound)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivery_id", Id, ForeignKey("webhook_deliveries.id")),
+    Column("raw", Json),
+    UniqueConstraint("channel_id", "external_id"),
+    Index("ix_messages_conversation", "conversation_id", "sent_at"),
+    Index("ix_messages_reply_to", "channel_id", "reply_to_external_id"),
+)
+
+message_media = Table(
+    "message_media",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False, unique=True),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("provider_id", String(200)),
+    Column("mime_type", String(200)),
+    Column("sha256", String(200)),
+    Column("filename", String(500)),
+    Column("size", Integer),
+    Column("voice", Boolean, nullable=False, default=False),
+    Column("animated", Boolean, nullable=False, default=False),
+    Column("state", String(16), nullable=False),  # pending | stored | failed
+    Column("storage_path", String(500)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("fetched_at", UTCDateTime),
+    Index("ix_message_media_due", "state", "next_attempt_at"),
+)
+
+message_reactions = Table(
+    "message_reactions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("target_external_id", String(200), nullable=False),
+    Column("target_message_id", Id, ForeignKey("messages.id")),
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False),
+    Column("emoji", String(64), nullable=False),  # "" = removed
+    Column("reacted_at", UTCDateTime, nullable=False),
+    Column("source_external_id", String(200), nullable=False),  # the reaction message's wamid
+    UniqueConstraint("channel_id", "target_external_id", "contact_id"),
+)
+
+status_history = Table(
+    "status_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id"), index=True),  # null: wamid not known (yet)
+    Column("status", String(16), nullable=False),
+    Column("raw_status", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("error_code", Integer),
+    Column("error_title", String(500)),
+    Column("error_details", Text),
+    Column("pricing", Json),
+    Column("recipient_id", String(200)),
+    Column("raw", Json),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("channel_id", "external_id", "raw_status"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel_kind", String(32), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the exact bytes Meta signed
+    Column("state", String(16), nullable=False),  # pending | processed | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_until", UTCDateTime),
+    Column("processed_at", UTCDateTime),
+    Column("error", Text),
+    Index("ix_webhook_deliveries_pending", "state", "id"),
+)
+
+provider_notices = Table(
+    "provider_notices",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel_id", Id, ForeignKey("channels.id")),
+    Column("account_id", String(200)),
+    Column("kind", String(32), nullable=False),
+    Column("field", String(100), nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id")),
+    Column("occurred_at", UTCDateTime),
+    Column("data", Json, nullable=False),
+    Column("dedupe_key", String(64), nullable=False, unique=True),
+    Column("delivery_id", Id, ForeignKey("webhook_deliveries.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("payload", Json, nullable=False),
+    Index("ix_events_type", "type", "id"),
+)

@@ -1,0 +1,73 @@
+"""The ASGI application: webhooks, the read API, and (in embedded mode) the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from centralino import __version__
+from centralino.channels.registry import ADAPTERS
+from centralino.config import Settings, get_settings
+from centralino.services import Services, build_services
+from centralino.storage.group_commit import GroupCommitWriter
+from centralino.web import api, errors, webhooks
+from centralino.workers.runtime import WorkerRuntime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None,
+               after_start: list[Callable[[], Coroutine[Any, Any, None]]] | None = None) -> FastAPI:
+    """`after_start`: coroutines started once the service is up (the demo posts its traffic there)."""
+    settings = settings or get_settings()
+    problems = settings.check_secrets()
+    if problems:
+        raise SystemExit("refusing to start in production mode:\n- " + "\n- ".join(problems))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = services or build_services(settings)
+        svc.directory.refresh()
+        runtime = WorkerRuntime(svc, svc.extra.get("http_client"))  # type: ignore[arg-type]
+        writers = {
+            kind: GroupCommitWriter(svc.engine, kind, settings.ingest_batch_max, settings.ingest_batch_wait_ms,
+                                    on_commit=runtime.notify)
+            for kind in ADAPTERS
+        }
+        for writer in writers.values():
+            writer.start()
+        app.state.services = svc
+        app.state.writers = writers
+        app.state.runtime = runtime
+        if settings.run_workers:
+            runtime.start()
+        background = [asyncio.create_task(hook()) for hook in after_start or []]
+        log.info("centralino %s up (%s, workers %s)", __version__, svc.engine.dialect.name,
+                 "on" if settings.run_workers else "off")
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            await runtime.stop()
+            for writer in writers.values():
+                await writer.stop()
+            if services is None:
+                svc.dispose()
+
+    app = FastAPI(title="Centralino", version=__version__, lifespan=lifespan,
+                  description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
+    errors.install(app)
+    app.router.routes.extend(webhooks.routes())
+    app.include_router(api.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
