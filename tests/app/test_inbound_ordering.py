@@ -1,0 +1,142 @@
+"""Same end state whatever the delivery order and however often each delivery repeats."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+from sqlalchemy import delete
+
+from centralino.simulator import payloads
+from centralino.storage.tables import metadata, messages, status_history, webhook_deliveries
+from tests.factories import PNID, WABA, both_channels, fixture_bytes, outbound_message
+from tests.helpers import count, snapshot, store
+
+# Deliveries whose relative order matters if the pipeline were naive: statuses read before
+# delivered, a reaction and its removal, a reply before the message it quotes is known, a BSUID-only
+# contact before the message that reveals its phone, the same messages re-batched differently.
+DELIVERIES = [
+    "statuses_sent.json", "statuses_delivered.json", "statuses_read.json", "statuses_failed.json",
+    "statuses_played.json", "statuses_unknown_status.json", "messages_reaction.json",
+    "messages_reaction_removed.json", "messages_text_reply.json", "messages_bsuid_only.json",
+    "messages_bsuid_and_wa_id.json", "messages_text.json", "messages_batch_many_senders.json",
+    "messages_system_number_changed.json", "messages_image.json", "user_preferences_stop.json",
+]
+
+
+def rebatched() -> bytes:
+    """Two messages of the batch file delivered again, re-batched into a different POST."""
+    batch = payloads.loads(fixture_bytes("messages_batch_many_senders.json"))
+    value = batch["entry"][0]["changes"][0]["value"]
+    again = payloads.envelope(WABA, PNID, "15550783881", contacts=value["contacts"], messages=value["messages"][1:])
+    return payloads.encode(again)
+
+
+def reset(services) -> None:
+    with services.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            if table.name != "channels":
+                conn.execute(delete(table))
+
+
+def run_once(services, order: list[bytes]) -> dict:
+    reset(services)
+    for name in ("wamid.OUTBOUND0001", "wamid.OUTBOUND0002", "wamid.OUTBOUND0003"):
+        outbound_message(services, name)
+    for body in order:
+        store(services, body)
+    services.delivery_worker.drain()
+    return snapshot(services)
+
+
+def test_end_state_is_independent_of_order_and_repetition(services):
+    both_channels(services)
+    bodies = [fixture_bytes(n) for n in DELIVERIES] + [rebatched()]
+    expected = run_once(services, bodies)
+    assert len(expected["messages"]) == 17  # 3 outbound + 14 distinct inbound
+    assert expected["deliveries_pending"] == 0
+    rng = random.Random(20261125)
+    for _ in range(6):
+        order = bodies + rng.sample(bodies, k=len(bodies) // 2)  # some delivered twice
+        rng.shuffle(order)
+        assert run_once(services, order) == expected
+
+
+def test_a_thousand_updates_in_one_delivery(services, recorder):
+    both_channels(services)
+    senders = [f"3934700{i:05d}" for i in range(100)]
+    for i in range(100):
+        outbound_message(services, f"wamid.OUT{i:04d}", wa_id=senders[i])
+    contacts_ = [payloads.contact(wa, f"Customer {n}") for n, wa in enumerate(senders)]
+    msgs = [payloads.text(senders[i % 100], f"message {i}", 1790000000 + i, f"wamid.IN{i:05d}") for i in range(700)]
+    statuses = [payloads.status(f"wamid.OUT{i % 100:04d}", ("sent", "delivered", "read")[i // 100], senders[i % 100],
+                                1790000000 + i) for i in range(300)]
+    body = payloads.encode(payloads.envelope(WABA, PNID, "15550783881", contacts=contacts_, messages=msgs,
+                                             statuses=statuses))
+    store(services, body)
+    services.delivery_worker.drain()
+    assert count(services, messages, messages.c.direction == "in") == 700
+    assert count(services, messages, messages.c.status == "read") == 100
+    assert count(services, status_history) == 300
+    assert recorder.types().count("message.received") == 700
+    assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 1
+
+
+def test_a_failing_delivery_is_retried_later_not_lost(services, monkeypatch):
+    both_channels(services)
+    store(services, fixture_bytes("messages_text.json"))
+    real = services.processor.do_apply
+    calls = {"n": 0}
+
+    def flaky(event, delivery_id=None):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database went away")
+        return real(event, delivery_id)
+
+    monkeypatch.setattr(services.processor, "do_apply", flaky)
+    assert services.delivery_worker.run_once() == 1
+    [delivery] = __import__("tests.helpers", fromlist=["rows"]).rows(services, webhook_deliveries)
+    assert delivery["state"] == "pending" and "database went away" in delivery["error"]
+    assert services.delivery_worker.run_once() == 0  # backing off: not due yet
+    from sqlalchemy import update
+
+    with services.engine.begin() as conn:  # time passes
+        conn.execute(update(webhook_deliveries).values(claimed_until=None))
+    services.delivery_worker.drain()
+    assert count(services, messages) == 1
+    assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 1
+
+
+def test_concurrent_workers_never_double_or_lose(services):
+    both_channels(services)
+    senders = [f"3934711{i:05d}" for i in range(20)]
+    bodies = []
+    for d in range(60):
+        # Every delivery touches several of the same 20 senders, some new and some repeated messages.
+        msgs = [payloads.text(senders[(d + k) % 20], f"d{d} k{k}", 1790000000 + d * 10 + k, f"wamid.C{(d * 3 + k) % 150}")
+                for k in range(5)]
+        bodies.append(payloads.encode(payloads.envelope(
+            WABA, PNID, "15550783881", contacts=[payloads.contact(s, s) for s in senders], messages=msgs)))
+    store(services, *bodies)
+    worker = services.delivery_worker
+    worker.batch = 3
+    errors: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            worker.drain()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert count(services, messages) == 150
+    from centralino.storage.tables import contacts, conversations
+
+    assert count(services, contacts) == 20 and count(services, conversations) == 20
+    assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 60
