@@ -22,7 +22,7 @@ bearer = HTTPBearer(auto_error=False)
 
 # Served inline only when harmless; everything else is a download (never rendered by the browser).
 INLINE_SAFE = {"image/jpeg", "image/png", "image/webp", "image/gif", "video/mp4", "video/3gpp", "audio/aac",
-               "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg", "application/pdf"}
+               "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg"}
 
 
 def services(request: Request) -> Services:

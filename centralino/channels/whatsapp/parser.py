@@ -7,6 +7,7 @@ Robust by design: a malformed or unknown item becomes an event that keeps its ra
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -268,7 +269,8 @@ def _context(raw: Any) -> MessageContext | None:
     return MessageContext(
         reply_to_external_id=_str(raw.get("id")),
         reply_to_from=_str(raw.get("from")),
-        forwarded=raw.get("forwarded") is True,
+        # frequently_forwarded (> 5 times) comes without `forwarded`, but implies it
+        forwarded=raw.get("forwarded") is True or raw.get("frequently_forwarded") is True,
         frequently_forwarded=raw.get("frequently_forwarded") is True,
         referred_product=product if isinstance(product, dict) else None,
     )
@@ -344,7 +346,11 @@ def _errors(raw: Any) -> tuple[ProviderError, ...]:
 
 def _synthetic_id(item: JSON) -> str:
     """A stable id for an item that lacks one, so re-deliveries still dedupe."""
-    return "synthetic." + hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()[:40]
+    try:
+        blob = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # e.g. an int beyond 64 bits, which stdlib json.loads produces
+        blob = json.dumps(item, sort_keys=True, default=str).encode()
+    return "synthetic." + hashlib.sha256(blob).hexdigest()[:40]
 
 
 def _dict(raw: Any) -> JSON:
@@ -364,14 +370,14 @@ def _str(raw: Any) -> str | None:
 def _int(raw: Any) -> int | None:
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: float infinity
         return None
 
 
 def _float(raw: Any) -> float | None:
     try:
         return float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int too large for a float
         return None
 
 

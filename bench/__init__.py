@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.ingest` measures webhook acknowledgement and processing throughput."""
