@@ -41,7 +41,8 @@ def real_app() -> Any:
         with services.engine.begin() as conn:
             channel_repo.create(
                 conn, services.box, kind="whatsapp", name="Bench", address=common.PNID, account_id=common.WABA,
-                display_address=common.DISPLAY, config={"graph_base_url": "http://127.0.0.1:9", "graph_version": "v23.0"},
+                display_address=common.DISPLAY,
+                config={"graph_base_url": "http://127.0.0.1:9", "graph_version": "v23.0"},
                 secrets={"app_secret": common.APP_SECRET, "verify_token": common.VERIFY_TOKEN,
                          "access_token": common.ACCESS_TOKEN})
     except Conflict:

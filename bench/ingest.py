@@ -61,6 +61,50 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (fields 14 and 15 of /proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds spent not idle by the whole machine (all cores) since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Cores used (1.0 = one core busy) by the server, by this client and by everything else
+    (the database, mostly) over a run."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.pid = server_pid
+        self.t0 = time.perf_counter()
+        self.server0 = proc_cpu_s(server_pid)
+        times = os.times()
+        self.client0 = times.user + times.system
+        self.busy0 = machine_busy_s()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.t0
+        times = os.times()
+        server = (proc_cpu_s(self.pid) - self.server0) / wall
+        client = (times.user + times.system - self.client0) / wall
+        total = (machine_busy_s() - self.busy0) / wall
+        other = max(0.0, total - server - client)
+        return {"server": round(server, 2), "client": round(client, 2), "other": round(other, 2),
+                "machine": round(total, 2)}
+
+
+def fmt_cpu(cpu: dict[str, float]) -> str:
+    return (f"  cores busy: server {cpu['server']:.2f}, client {cpu['client']:.2f}, other (database...) "
+            f"{cpu['other']:.2f}; machine {cpu['machine']:.2f} of {os.cpu_count()}")
+
+
 def peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -215,8 +259,12 @@ class Bench:
         port = free_port()
         proc = start_server(self.runner, "bare", None, port)
         try:
+            meter = CpuMeter(proc.popen.pid)
             res = self.closed(port, Pool(self.ack_pool))
+            cpu = meter.stop()
             say(fmt_run("closed loop", res))
+            say(fmt_cpu(cpu))
+            self.out["cpu_cores_bare"] = cpu
             self.out["server_peak_rss_mb"]["bare"] = round(peak_rss_mb(proc.popen.pid), 1)
         finally:
             proc.stop()
@@ -233,12 +281,20 @@ class Bench:
         engine = make_engine(url)
         try:
             pool = Pool(self.ack_pool)
+            meter = CpuMeter(proc.popen.pid)
             res = self.closed(port, pool)
+            cpu = meter.stop()
             say(fmt_run("closed loop", res))
+            say(fmt_cpu(cpu))
+            self.out[f"cpu_cores_{name}"] = cpu
             acked = res.ok
             self.check_stored(f"{name}/closed", engine, acked)
+            meter = CpuMeter(proc.popen.pid)
             paced = self.paced(port, pool)
+            cpu = meter.stop()
             say(fmt_run(f"paced {self.args.rate:.0f}/s", paced) + f"  max {max(paced.latencies or [0]) * 1000:.1f} ms")
+            say(fmt_cpu(cpu))
+            self.out[f"cpu_cores_{name}_paced"] = cpu
             acked += paced.ok
             self.check_stored(f"{name}/paced", engine, acked)
             self.pool_wrapped += pool.wrapped
@@ -273,18 +329,25 @@ class Bench:
 
     def measure(self, label: str, engine: Engine, run: Any) -> dict[str, Any]:
         m0, e0 = count(engine, messages), count(engine, events)
-        t0 = time.perf_counter()
+        t0, busy0, times0 = time.perf_counter(), machine_busy_s(), os.times()
         run()
         elapsed = time.perf_counter() - t0
+        times1 = os.times()
+        machine = (machine_busy_s() - busy0) / elapsed
+        own = (times1.user + times1.system + times1.children_user + times1.children_system
+               - times0.user - times0.system - times0.children_user - times0.children_system) / elapsed
         msgs, evs = count(engine, messages) - m0, count(engine, events) - e0
         pending = count(engine, webhook_deliveries, webhook_deliveries.c.state == "pending")
         failed = count(engine, webhook_deliveries, webhook_deliveries.c.state == "failed")
         expected = self.args.messages // self.args.per_delivery * self.args.per_delivery
         stats = {"messages": msgs, "expected_messages": expected, "domain_events": evs, "elapsed_s": round(elapsed, 2),
-                 "messages_per_s": round(msgs / elapsed, 1), "pending_left": pending, "failed": failed}
+                 "messages_per_s": round(msgs / elapsed, 1), "pending_left": pending, "failed": failed,
+                 "cpu_cores": {"workers": round(own, 2), "machine": round(machine, 2)}}
+        complete = msgs == expected and not pending and not failed
         say(f"  processing {label}: {msgs} messages ({evs} domain events) in {elapsed:.2f}s = "
-            f"{msgs / elapsed:,.0f} messages/s" + ("" if msgs == expected and not pending and not failed
-                                                   else f"  !! expected {expected}, pending {pending}, failed {failed}"))
+            f"{msgs / elapsed:,.0f} messages/s"
+            + ("" if complete else f"  !! expected {expected}, pending {pending}, failed {failed}")
+            + f"\n    cores busy: worker(s) {own:.2f}, machine {machine:.2f} of {os.cpu_count()}")
         return stats
 
     def process(self, name: str, url: str, port: int, engine: Engine) -> None:

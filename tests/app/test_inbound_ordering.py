@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import delete
 
 from centralino.simulator import payloads
-from centralino.storage.tables import metadata, messages, status_history, webhook_deliveries
+from centralino.storage.tables import messages, metadata, status_history, webhook_deliveries
 from tests.factories import PNID, WABA, both_channels, fixture_bytes, outbound_message
 from tests.helpers import count, snapshot, store
 

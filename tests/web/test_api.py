@@ -59,7 +59,7 @@ def test_contacts_with_identities_search_and_pages(client, services):
 
 
 def test_conversations_newest_activity_first_with_window_and_filters(client, services):
-    first, second = both_channels(services)
+    first, _second = both_channels(services)
     now = int(time.time())
     store(services, text_delivery("393471230001", "old", now - 3 * 86400, "wamid.O1", name="Old"))
     store(services, text_delivery("393471230002", "recent", now - 3600, "wamid.R1", name="Recent"))
