@@ -70,39 +70,57 @@ def proc_cpu_s(pid: int) -> float:
         return float("nan")
 
 
-def machine_busy_s() -> float:
-    """CPU seconds spent not idle by the whole machine (all cores) since boot."""
+def machine_cpu_s() -> tuple[float, float]:
+    """(busy, softirq + irq) CPU seconds of the whole machine since boot; loopback TCP is mostly
+    processed in softirq, which the kernel charges to no process."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / tick, (values[5] + values[6]) / tick
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds of every process named `postgres` on this machine (the database server)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += proc_cpu_s(int(entry.name))
+            except OSError:
+                continue
+    return total
 
 
 class CpuMeter:
-    """Cores used (1.0 = one core busy) by the server, by this client and by everything else
-    (the database, mostly) over a run."""
+    """Cores used (1.0 = one core busy) over a run: the server process, this client, PostgreSQL,
+    the kernel's softirq work (network), and the rest of the machine."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int | None) -> None:
         self.pid = server_pid
         self.t0 = time.perf_counter()
-        self.server0 = proc_cpu_s(server_pid)
+        self.start = self.sample()
+
+    def sample(self) -> dict[str, float]:
         times = os.times()
-        self.client0 = times.user + times.system
-        self.busy0 = machine_busy_s()
+        busy, soft = machine_cpu_s()
+        return {"server": proc_cpu_s(self.pid) if self.pid else 0.0,
+                "client": times.user + times.system + times.children_user + times.children_system,
+                "postgres": postgres_cpu_s(), "softirq": soft, "machine": busy}
 
     def stop(self) -> dict[str, float]:
         wall = time.perf_counter() - self.t0
-        times = os.times()
-        server = (proc_cpu_s(self.pid) - self.server0) / wall
-        client = (times.user + times.system - self.client0) / wall
-        total = (machine_busy_s() - self.busy0) / wall
-        other = max(0.0, total - server - client)
-        return {"server": round(server, 2), "client": round(client, 2), "other": round(other, 2),
-                "machine": round(total, 2)}
+        end = self.sample()
+        out = {k: (end[k] - self.start[k]) / wall for k in end}
+        out["other"] = max(0.0, out["machine"] - sum(v for k, v in out.items() if k != "machine"))
+        return {k: round(v, 2) for k, v in out.items()}
 
 
-def fmt_cpu(cpu: dict[str, float]) -> str:
-    return (f"  cores busy: server {cpu['server']:.2f}, client {cpu['client']:.2f}, other (database...) "
-            f"{cpu['other']:.2f}; machine {cpu['machine']:.2f} of {os.cpu_count()}")
+def fmt_cpu(cpu: dict[str, float], server: str | None = "server", client: str = "client") -> str:
+    first = f"{server} {cpu['server']:.2f}, " if server else ""
+    return (f"    cores busy: {first}{client} {cpu['client']:.2f}, postgres {cpu['postgres']:.2f}, "
+            f"kernel softirq {cpu['softirq']:.2f}, other {cpu['other']:.2f}; "
+            f"machine {cpu['machine']:.2f} of {os.cpu_count()}")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -329,25 +347,23 @@ class Bench:
 
     def measure(self, label: str, engine: Engine, run: Any) -> dict[str, Any]:
         m0, e0 = count(engine, messages), count(engine, events)
-        t0, busy0, times0 = time.perf_counter(), machine_busy_s(), os.times()
+        t0 = time.perf_counter()
+        meter = CpuMeter(None)
         run()
         elapsed = time.perf_counter() - t0
-        times1 = os.times()
-        machine = (machine_busy_s() - busy0) / elapsed
-        own = (times1.user + times1.system + times1.children_user + times1.children_system
-               - times0.user - times0.system - times0.children_user - times0.children_system) / elapsed
+        cpu = meter.stop()
         msgs, evs = count(engine, messages) - m0, count(engine, events) - e0
         pending = count(engine, webhook_deliveries, webhook_deliveries.c.state == "pending")
         failed = count(engine, webhook_deliveries, webhook_deliveries.c.state == "failed")
         expected = self.args.messages // self.args.per_delivery * self.args.per_delivery
         stats = {"messages": msgs, "expected_messages": expected, "domain_events": evs, "elapsed_s": round(elapsed, 2),
                  "messages_per_s": round(msgs / elapsed, 1), "pending_left": pending, "failed": failed,
-                 "cpu_cores": {"workers": round(own, 2), "machine": round(machine, 2)}}
+                 "cpu_cores": {"workers": cpu["client"], "postgres": cpu["postgres"], "machine": cpu["machine"]}}
         complete = msgs == expected and not pending and not failed
         say(f"  processing {label}: {msgs} messages ({evs} domain events) in {elapsed:.2f}s = "
             f"{msgs / elapsed:,.0f} messages/s"
             + ("" if complete else f"  !! expected {expected}, pending {pending}, failed {failed}")
-            + f"\n    cores busy: worker(s) {own:.2f}, machine {machine:.2f} of {os.cpu_count()}")
+            + "\n" + fmt_cpu(cpu, server=None, client="worker(s)"))
         return stats
 
     def process(self, name: str, url: str, port: int, engine: Engine) -> None:

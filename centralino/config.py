@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # Group commit of webhook deliveries: how many at most per transaction, and how long the
     # writer waits for more once one has arrived (the latency a request pays for throughput).
     ingest_batch_max: int = Field(default=500, ge=1)
-    ingest_batch_wait_ms: float = Field(default=2.0, ge=0)
+    ingest_batch_wait_ms: float = Field(default=0.0, ge=0)
     worker_batch: int = Field(default=100, ge=1)
     worker_poll_s: float = Field(default=1.0, gt=0)
     # How long a worker holds a claimed delivery before another may take it (a crashed worker's
