@@ -46,17 +46,24 @@ class InboundProcessor:
         self.kind = kind
 
     def do_apply(self, event: InboundEvent, delivery_id: int | None = None) -> None:
+        """Apply one event in its own transaction (the path a batch falls back to)."""
         with unit_of_work(self.engine, self.bus) as uow:
-            if isinstance(event, InboundMessage):
-                self._message(uow, event, delivery_id)
-            elif isinstance(event, StatusUpdate):
-                self._status(uow, event)
-            elif isinstance(event, TemplateStatusUpdate):
-                self._template_status(uow, event, delivery_id)
-            else:
-                self._notice(uow, event, delivery_id)
+            self.apply_in(uow, event, delivery_id)
+
+    def apply_in(self, uow: UnitOfWork, event: InboundEvent, delivery_id: int | None = None) -> None:
+        if isinstance(event, InboundMessage):
+            self._message(uow, event, delivery_id)
+        elif isinstance(event, StatusUpdate):
+            self._status(uow, event)
+        elif isinstance(event, TemplateStatusUpdate):
+            self._template_status(uow, event, delivery_id)
+        else:
+            self._notice(uow, event, delivery_id)
 
     # --- messages -------------------------------------------------------------------------------
+
+    def channel(self, address: str) -> Channel | None:
+        return self._channel(address)
 
     def _channel(self, address: str) -> Channel | None:
         channel = self.directory.by_address(self.kind, address)
@@ -78,51 +85,25 @@ class InboundProcessor:
         reply_to_id = None
         if msg.context and msg.context.reply_to_external_id:
             reply_to_id = message_repo.find_id(conn, channel.id, msg.context.reply_to_external_id)
-        message_id = message_repo.insert(conn, {
-            "conversation_id": conversation_id,
-            "channel_id": channel.id,
-            "contact_id": contact_id,
-            "direction": Direction.INBOUND.value,
-            "type": msg.type.value,
-            "raw_type": msg.raw_type,
-            "external_id": msg.external_id,
-            "text": msg.text,
-            "content": _jsonable(msg.content),
-            "status": DeliveryStatus.RECEIVED.value,
-            "error_code": msg.errors[0].code if msg.errors else None,
-            "error_title": msg.errors[0].title if msg.errors else None,
-            "error_details": msg.errors[0].details if msg.errors else None,
-            "reply_to_external_id": msg.context.reply_to_external_id if msg.context else None,
-            "reply_to_message_id": reply_to_id,
-            "forwarded": bool(msg.context and msg.context.forwarded),
-            "frequently_forwarded": bool(msg.context and msg.context.frequently_forwarded),
-            "referral": msg.referral,
-            "sent_at": msg.timestamp,
-            "created_at": now,
-            "delivery_id": delivery_id,
-            "raw": msg.raw,
-        })
+        message_id = message_repo.insert(conn, message_row(msg, channel.id, contact_id, conversation_id,
+                                                           reply_to_id, delivery_id, now))
         if message_id is None:
             return  # a concurrent worker stored it first
         if msg.media is not None:
-            message_repo.insert_media(conn, {
-                "message_id": message_id, "channel_id": channel.id, "provider_id": msg.media.provider_id,
-                "mime_type": msg.media.mime_type, "sha256": msg.media.sha256, "filename": msg.media.filename,
-                "voice": msg.media.voice, "animated": msg.media.animated,
-                "state": "pending" if msg.media.provider_id else "failed",
-                "last_error": None if msg.media.provider_id else "no media id in the webhook",
-                "attempts": 0, "next_attempt_at": now,
-            })
+            message_repo.insert_media(conn, media_row(msg, message_id, channel.id, now))
         conversation_repo.advance(conn, conversation_id, msg.timestamp, customer_message=msg.opens_window)
         if opened:
             uow.emit("conversation.opened", conversation_id=conversation_id, contact_id=contact_id,
                      channel_id=channel.id)
-        uow.emit("message.received", message_id=message_id, conversation_id=conversation_id,
-                 contact_id=contact_id, channel_id=channel.id, type=msg.type.value,
-                 has_media=msg.media is not None)
+        emit_received(uow, msg, message_id, conversation_id, contact_id, channel.id)
+        self.after_message(uow, channel, contact_id, msg, now)
+
+    def after_message(self, uow: UnitOfWork, channel: Channel, contact_id: int, msg: InboundMessage,
+                      now: datetime) -> None:
+        """What a stored message changes beyond itself: the reaction it sets, the number it changes."""
         if msg.type is MessageType.REACTION and msg.reaction_target:
             changed = message_repo.set_reaction(
-                conn, channel_id=channel.id, contact_id=contact_id, target_external_id=msg.reaction_target,
+                uow.conn, channel_id=channel.id, contact_id=contact_id, target_external_id=msg.reaction_target,
                 emoji=str(msg.content.get("emoji") or ""), reacted_at=msg.timestamp,
                 source_external_id=msg.external_id,
             )
@@ -135,11 +116,7 @@ class InboundProcessor:
     def _resolve_contact(
         self, uow: UnitOfWork, sender: Sender, at: datetime, now: datetime
     ) -> contact_repo.Resolved:
-        identities = contact_repo.identities_for(sender.wa_id, sender.bsuid)
-        if not identities:
-            # Neither a phone nor a BSUID: keep the message under a placeholder identity.
-            identities = [("whatsapp_unidentified", "unidentified")]
-        resolved = contact_repo.resolve(uow.conn, identities, now)
+        resolved = contact_repo.resolve(uow.conn, sender_identities(sender), now)
         contact_repo.update_profile(uow.conn, resolved.contact_id, sender.name, sender.username, at, now)
         if resolved.created:
             uow.emit("contact.created", contact_id=resolved.contact_id)
@@ -184,11 +161,11 @@ class InboundProcessor:
             uow.emit("message.status_unmatched", channel_id=channel.id, external_id=st.external_id,
                      status=st.raw_status)
             return
-        before, after = message_repo.apply_statuses(uow.conn, message_id)
+        before, after, error_code = message_repo.apply_statuses(uow.conn, message_id)
         if before is not after:
             uow.emit("message.status_changed", message_id=message_id, channel_id=channel.id,
                      status=after.value, previous=before.value,
-                     error_code=err.code if err and after is DeliveryStatus.FAILED else None)
+                     error_code=error_code if after is DeliveryStatus.FAILED else None)
 
     # --- templates and account notices ----------------------------------------------------------
 
@@ -243,6 +220,59 @@ class InboundProcessor:
             "delivery_id": delivery_id, "created_at": datetime.now(UTC),
         }, ("dedupe_key",))
         return new is not None
+
+
+def message_row(msg: InboundMessage, channel_id: int, contact_id: int, conversation_id: int,
+                reply_to_id: int | None, delivery_id: int | None, now: datetime) -> dict[str, Any]:
+    err = msg.errors[0] if msg.errors else None
+    return {
+        "conversation_id": conversation_id,
+        "channel_id": channel_id,
+        "contact_id": contact_id,
+        "direction": Direction.INBOUND.value,
+        "type": msg.type.value,
+        "raw_type": msg.raw_type,
+        "external_id": msg.external_id,
+        "text": msg.text,
+        "content": _jsonable(msg.content),
+        "status": DeliveryStatus.RECEIVED.value,
+        "error_code": err.code if err else None,
+        "error_title": err.title if err else None,
+        "error_details": err.details if err else None,
+        "reply_to_external_id": msg.context.reply_to_external_id if msg.context else None,
+        "reply_to_message_id": reply_to_id,
+        "forwarded": bool(msg.context and msg.context.forwarded),
+        "frequently_forwarded": bool(msg.context and msg.context.frequently_forwarded),
+        "referral": msg.referral,
+        "sent_at": msg.timestamp,
+        "created_at": now,
+        "delivery_id": delivery_id,
+        "raw": msg.raw,
+    }
+
+
+def media_row(msg: InboundMessage, message_id: int, channel_id: int, now: datetime) -> dict[str, Any]:
+    media = msg.media
+    assert media is not None
+    return {
+        "message_id": message_id, "channel_id": channel_id, "provider_id": media.provider_id,
+        "mime_type": media.mime_type, "sha256": media.sha256, "filename": media.filename,
+        "voice": media.voice, "animated": media.animated,
+        "state": "pending" if media.provider_id else "failed",
+        "last_error": None if media.provider_id else "no media id in the webhook",
+        "attempts": 0, "next_attempt_at": now, "size": None, "storage_path": None, "fetched_at": None,
+    }
+
+
+def emit_received(uow: UnitOfWork, msg: InboundMessage, message_id: int, conversation_id: int, contact_id: int,
+                  channel_id: int) -> None:
+    uow.emit("message.received", message_id=message_id, conversation_id=conversation_id,
+             contact_id=contact_id, channel_id=channel_id, type=msg.type.value, has_media=msg.media is not None)
+
+
+def sender_identities(sender: Sender) -> list[tuple[str, str]]:
+    # Neither a phone nor a BSUID: keep the message under a placeholder identity.
+    return contact_repo.identities_for(sender.wa_id, sender.bsuid) or [("whatsapp_unidentified", "unidentified")]
 
 
 def _error_dict(err: ProviderError) -> dict[str, Any]:

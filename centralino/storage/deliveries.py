@@ -53,6 +53,14 @@ def mark_processed(conn: Connection, delivery_id: int, now: datetime) -> None:
     )
 
 
+def mark_processed_many(conn: Connection, delivery_ids: list[int], now: datetime) -> None:
+    if delivery_ids:
+        conn.execute(
+            update(webhook_deliveries).where(d.id.in_(delivery_ids))
+            .values(state="processed", processed_at=now, claimed_until=None, error=None)
+        )
+
+
 def mark_retry(conn: Connection, delivery_id: int, error: str, retry_at: datetime, give_up: bool) -> None:
     conn.execute(
         update(webhook_deliveries).where(d.id == delivery_id)

@@ -96,8 +96,8 @@ def record_status(conn: Connection, channel_id: int, values: dict[str, Any]) -> 
     return new is not None, message_id
 
 
-def apply_statuses(conn: Connection, message_id: int) -> tuple[DeliveryStatus, DeliveryStatus]:
-    """Recompute a message's status from its whole history. (before, after)."""
+def apply_statuses(conn: Connection, message_id: int) -> tuple[DeliveryStatus, DeliveryStatus, int | None]:
+    """Recompute a message's status from its whole history. (before, after, failure code if any)."""
     m, s = messages.c, status_history.c
     current = DeliveryStatus(conn.execute(select(m.status).where(m.id == message_id)).scalar_one())
     history = conn.execute(
@@ -110,4 +110,4 @@ def apply_statuses(conn: Connection, message_id: int) -> tuple[DeliveryStatus, D
         values.update(error_code=failure.error_code, error_title=failure.error_title,
                       error_details=failure.error_details)
     conn.execute(update(messages).where(m.id == message_id).values(values))
-    return current, after
+    return current, after, failure.error_code if failure is not None else None

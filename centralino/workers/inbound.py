@@ -1,4 +1,9 @@
-"""Turns stored webhook deliveries into applied events. Runs in-process or as `centralino worker`."""
+"""Turns stored webhook deliveries into applied events. Runs in-process or as `centralino worker`.
+
+A claimed batch of deliveries is applied in one transaction (set-based, see app/inbound_batch.py)
+that also marks them processed. If that fails, each delivery is applied event by event, each event
+in its own transaction, so one bad delivery or a race with another worker never holds up the rest.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +14,46 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from centralino.app.inbound import InboundProcessor
+from centralino.app.inbound_batch import BatchApplier, ConcurrentChange, Item
 from centralino.channels.registry import adapter
 from centralino.storage import deliveries
 
 log = logging.getLogger(__name__)
 
+MAX_EVENTS_PER_TRANSACTION = 2000
+
 
 class DeliveryWorker:
     def __init__(self, engine: Engine, processor: InboundProcessor, *, batch: int = 100,
-                 lease: timedelta = timedelta(seconds=60), max_attempts: int = 10) -> None:
+                 lease: timedelta = timedelta(seconds=60), max_attempts: int = 10, batched: bool = True) -> None:
         self.engine = engine
         self.processor = processor
         self.batch = batch
         self.lease = lease
         self.max_attempts = max_attempts
+        self.batched = batched
+        self.applier = BatchApplier(processor)
         self.adapter = adapter(processor.kind)
 
     def run_once(self) -> int:
         """Process one batch of due deliveries; how many were taken."""
         with self.engine.begin() as conn:
             claimed = deliveries.claim(conn, self.batch, self.lease)
+        group: list[tuple[deliveries.Delivery, list[Item]]] = []
+        size = 0
         for delivery in claimed:
-            self._process(delivery)
+            try:
+                items = [Item(e, delivery.id) for e in self.adapter.parse(delivery.body)]
+            except Exception as exc:
+                self._retry(delivery, exc)
+                continue
+            if group and size + len(items) > MAX_EVENTS_PER_TRANSACTION:
+                self._apply_group(group)
+                group, size = [], 0
+            group.append((delivery, items))
+            size += len(items)
+        if group:
+            self._apply_group(group)
         return len(claimed)
 
     def drain(self, max_rounds: int = 1_000_000) -> int:
@@ -42,18 +65,33 @@ class DeliveryWorker:
                 break
         return total
 
-    def _process(self, delivery: deliveries.Delivery) -> None:
+    def _apply_group(self, group: list[tuple[deliveries.Delivery, list[Item]]]) -> None:
+        if self.batched:
+            try:
+                self.applier.do_apply([i for _, items in group for i in items], [d.id for d, _ in group])
+                return
+            except ConcurrentChange as exc:
+                log.info("batch of %d deliveries raced another worker (%s); applying event by event", len(group), exc)
+            except Exception:
+                log.exception("batch of %d deliveries failed; applying event by event", len(group))
+        for delivery, items in group:
+            self._apply_one_by_one(delivery, items)
+
+    def _apply_one_by_one(self, delivery: deliveries.Delivery, items: list[Item]) -> None:
         try:
-            for event in self.adapter.parse(delivery.body):
-                self.processor.do_apply(event, delivery_id=delivery.id)
+            for item in items:
+                self.processor.do_apply(item.event, delivery_id=delivery.id)
         except Exception as exc:
-            give_up = delivery.attempts >= self.max_attempts
-            backoff = min(3600.0, 2.0 ** delivery.attempts) * random.uniform(0.5, 1.0)
-            log.exception("delivery %s failed (attempt %d)%s", delivery.id, delivery.attempts,
-                          "; giving up" if give_up else "")
-            with self.engine.begin() as conn:
-                deliveries.mark_retry(conn, delivery.id, f"{type(exc).__name__}: {exc}",
-                                      datetime.now(UTC) + timedelta(seconds=backoff), give_up)
+            self._retry(delivery, exc)
             return
         with self.engine.begin() as conn:
             deliveries.mark_processed(conn, delivery.id, datetime.now(UTC))
+
+    def _retry(self, delivery: deliveries.Delivery, exc: Exception) -> None:
+        give_up = delivery.attempts >= self.max_attempts
+        backoff = min(3600.0, 2.0 ** delivery.attempts) * random.uniform(0.5, 1.0)
+        log.error("delivery %s failed (attempt %d)%s: %s: %s", delivery.id, delivery.attempts,
+                  "; giving up" if give_up else "", type(exc).__name__, exc, exc_info=exc)
+        with self.engine.begin() as conn:
+            deliveries.mark_retry(conn, delivery.id, f"{type(exc).__name__}: {exc}",
+                                  datetime.now(UTC) + timedelta(seconds=backoff), give_up)

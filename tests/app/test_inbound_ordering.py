@@ -39,8 +39,10 @@ def reset(services) -> None:
                 conn.execute(delete(table))
 
 
-def run_once(services, order: list[bytes]) -> dict:
+def run_once(services, order: list[bytes], batch: int = 100, batched: bool = True) -> dict:
     reset(services)
+    services.delivery_worker.batch = batch  # how many deliveries share one transaction
+    services.delivery_worker.batched = batched  # set-based path, or event by event
     for name in ("wamid.OUTBOUND0001", "wamid.OUTBOUND0002", "wamid.OUTBOUND0003"):
         outbound_message(services, name)
     for body in order:
@@ -52,14 +54,14 @@ def run_once(services, order: list[bytes]) -> dict:
 def test_end_state_is_independent_of_order_and_repetition(services):
     both_channels(services)
     bodies = [fixture_bytes(n) for n in DELIVERIES] + [rebatched()]
-    expected = run_once(services, bodies)
+    expected = run_once(services, bodies, batched=False)
     assert len(expected["messages"]) == 17  # 3 outbound + 14 distinct inbound
     assert expected["deliveries_pending"] == 0
     rng = random.Random(20261125)
-    for _ in range(6):
+    for batch, batched in [(100, True), (1, True), (3, True), (7, True), (100, True), (2, False), (5, True)]:
         order = bodies + rng.sample(bodies, k=len(bodies) // 2)  # some delivered twice
         rng.shuffle(order)
-        assert run_once(services, order) == expected
+        assert run_once(services, order, batch, batched) == expected, (batch, batched)
 
 
 def test_a_thousand_updates_in_one_delivery(services, recorder):
@@ -94,7 +96,11 @@ def test_a_failing_delivery_is_retried_later_not_lost(services, monkeypatch):
             raise RuntimeError("database went away")
         return real(event, delivery_id)
 
+    def broken_batch(items, delivery_ids):
+        raise RuntimeError("database went away")
+
     monkeypatch.setattr(services.processor, "do_apply", flaky)
+    monkeypatch.setattr(services.delivery_worker.applier, "do_apply", broken_batch)
     assert services.delivery_worker.run_once() == 1
     [delivery] = __import__("tests.helpers", fromlist=["rows"]).rows(services, webhook_deliveries)
     assert delivery["state"] == "pending" and "database went away" in delivery["error"]

@@ -1,0 +1,126 @@
+"""Set-based statements for the batched inbound path: one statement for many rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, String, Table, and_, bindparam, case, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from centralino.storage.tables import contact_identities, contacts, conversations, message_reactions, messages
+from centralino.storage.types import UTCDateTime
+
+CHUNK = 500  # keeps IN lists and multi-row VALUES well inside every engine's parameter limit
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def insert_ignore_many(conn: Connection, table: Table, rows: list[dict[str, Any]], conflict: Sequence[str],
+                       returning: Sequence[str]) -> list[Any]:
+    """INSERT … ON CONFLICT DO NOTHING for many rows; the inserted rows' `returning` columns."""
+    if not rows:
+        return []
+    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = make(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(
+        *(table.c[c] for c in returning))
+    found: list[Any] = []
+    for part in chunks(rows):
+        found.extend(conn.execute(stmt, list(part)).all())
+    return found
+
+
+def existing_messages(conn: Connection, keys: set[tuple[int, str]], lock: bool = False) -> dict[tuple[int, str], int]:
+    """(channel id, external id) → message id, for the keys already stored; `lock` takes their row
+    locks in id order (PostgreSQL), so concurrent batches touching the same messages queue up."""
+    m = messages.c
+    found: dict[tuple[int, str], int] = {}
+    for part in chunks(sorted(keys)):
+        stmt = select(m.channel_id, m.external_id, m.id).where(tuple_(m.channel_id, m.external_id).in_(list(part)))
+        if lock:
+            stmt = stmt.order_by(m.id).with_for_update()
+        rows = conn.execute(stmt)
+        found.update({(int(r.channel_id), r.external_id): int(r.id) for r in rows})
+    return found
+
+
+def identity_owners(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    ci = contact_identities.c
+    found: dict[tuple[str, str], int] = {}
+    for part in chunks(sorted(keys)):
+        rows = conn.execute(select(ci.kind, ci.value, ci.contact_id).where(tuple_(ci.kind, ci.value).in_(list(part))))
+        found.update({(r.kind, r.value): int(r.contact_id) for r in rows})
+    return found
+
+
+def conversation_ids(conn: Connection, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    cv = conversations.c
+    found: dict[tuple[int, int], int] = {}
+    for part in chunks(sorted(pairs)):
+        rows = conn.execute(select(cv.contact_id, cv.channel_id, cv.id)
+                            .where(tuple_(cv.contact_id, cv.channel_id).in_(list(part))))
+        found.update({(int(r.contact_id), int(r.channel_id)): int(r.id) for r in rows})
+    return found
+
+
+def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
+    """Rows of {cid, name, username, at, now}: the name of the newest message wins (ties by name)."""
+    if not updates:
+        return
+    c = contacts.c
+    at, name = bindparam("at", type_=UTCDateTime()), bindparam("name", type_=String())
+    conn.execute(
+        update(contacts)
+        .where(c.id == bindparam("cid"),
+               or_(c.display_name_at.is_(None), c.display_name_at < at,
+                   and_(c.display_name_at == at, c.display_name < name)))
+        .values(display_name=name, username=bindparam("username"), display_name_at=at, updated_at=bindparam("now")),
+        updates,
+    )
+
+
+def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> None:
+    """Rows of {cid, last_message_at, last_inbound_at (or None)}: columns only move forward."""
+    if not updates:
+        return
+    cv = conversations.c
+
+    def forward(column: Any, value: Any) -> Any:
+        return case((or_(column.is_(None), and_(value.is_not(None), column < value)), value), else_=column)
+
+    last_message = bindparam("last_message_at", type_=UTCDateTime())
+    last_inbound = bindparam("last_inbound_at", type_=UTCDateTime())
+    expiry = bindparam("window_expires_at", type_=UTCDateTime())
+    conn.execute(
+        update(conversations).where(cv.id == bindparam("cid")).values(
+            last_message_at=forward(cv.last_message_at, last_message),
+            last_inbound_at=case((last_inbound.is_(None), cv.last_inbound_at),
+                                 else_=forward(cv.last_inbound_at, last_inbound)),
+            window_expires_at=case((expiry.is_(None), cv.window_expires_at),
+                                   else_=forward(cv.window_expires_at, expiry)),
+        ),
+        updates,
+    )
+
+
+def link_late_arrivals(conn: Connection, channel_id: int, external_ids: list[str]) -> None:
+    """Replies and reactions that named these messages before they were stored."""
+    m, r = messages.c, message_reactions.c
+    for part in chunks(external_ids):
+        target = messages.alias("target")
+        conn.execute(
+            update(messages)
+            .where(m.channel_id == channel_id, m.reply_to_external_id.in_(list(part)), m.reply_to_message_id.is_(None))
+            .values(reply_to_message_id=select(target.c.id).where(
+                target.c.channel_id == channel_id, target.c.external_id == m.reply_to_external_id).scalar_subquery())
+        )
+        conn.execute(
+            update(message_reactions)
+            .where(r.channel_id == channel_id, r.target_external_id.in_(list(part)), r.target_message_id.is_(None))
+            .values(target_message_id=select(messages.c.id).where(
+                messages.c.channel_id == channel_id, messages.c.external_id == r.target_external_id).scalar_subquery())
+        )
