@@ -41,7 +41,7 @@ from sqlalchemy import Engine, func, select
 
 from bench import common, loadgen
 from bench.drain import drain_all
-from centralino.config import Settings
+from centralino.config import Mode, Settings
 from centralino.services import build_services
 from centralino.storage.db import make_engine
 from centralino.storage.tables import events, messages, webhook_deliveries
@@ -111,7 +111,8 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         wall = time.perf_counter() - self.t0
         end = self.sample()
-        out = {k: (end[k] - self.start[k]) / wall for k in end}
+        # a process that exits during the run takes its CPU time with it: never below zero
+        out = {k: max(0.0, (end[k] - self.start[k]) / wall) for k in end}
         out["other"] = max(0.0, out["machine"] - sum(v for k, v in out.items() if k != "machine"))
         return {k: round(v, 2) for k, v in out.items()}
 
@@ -189,16 +190,18 @@ def server_env(database_url: str | None, workdir: Path) -> dict[str, str]:
     return env
 
 
-def start_server(runner: Runner, name: str, database_url: str | None, port: int) -> Proc:
-    proc = runner.spawn(f"server-{name}", ["-m", "bench._server", "bare" if database_url is None else "app",
-                                           str(port)], server_env(database_url, runner.workdir))
+def start_server(runner: Runner, name: str, database_url: str | None, port: int, *, target: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> Proc:
+    target = target or ("bare" if database_url is None else "app")
+    env = {**server_env(database_url, runner.workdir), **(extra_env or {})}
+    proc = runner.spawn(f"server-{name}", ["-m", "bench._server", target, str(port)], env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
             raise SystemExit(f"server {name} exited with {proc.popen.returncode} before it was up:\n{proc.tail()}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            if database_url is None:
+            if target in ("bare", "fastapi"):
                 conn.request("POST", common.PATH, body=b"{}")
             else:
                 conn.request("GET", "/healthz")
@@ -335,7 +338,7 @@ class Bench:
 
     def store_batch(self, name: str, port: int, engine: Engine, tag: str, sender_base: int) -> int:
         a = self.args
-        deliveries = a.messages // a.per_delivery
+        deliveries = int(a.messages // a.per_delivery)
         requests = common.batch_requests(deliveries, a.per_delivery, sender_base=sender_base, senders=a.senders,
                                          tag=tag)
         before = count(engine, webhook_deliveries)
@@ -369,7 +372,7 @@ class Bench:
     def process(self, name: str, url: str, port: int, engine: Engine) -> None:
         with engine.begin() as conn:  # the one-message deliveries of the ack runs are not part of this
             conn.execute(webhook_deliveries.delete())
-        settings = Settings(database_url=url, run_workers=False, mode="dev", media_dir=self.workdir / "media")
+        settings = Settings(database_url=url, run_workers=False, mode=Mode.DEV, media_dir=self.workdir / "media")
         self.store_batch(name, port, engine, f"{name.upper()}A", sender_base=1_000_000)
         services = build_services(settings, migrate=False)
         services.directory.refresh()
@@ -426,7 +429,7 @@ class Bench:
         self.ack_pool = common.ack_requests(a.pool)
         say(f"built {len(self.ack_pool):,} signed one-message deliveries in {time.perf_counter() - t0:.1f}s")
         bare_rate = self.bare()
-        need = int(bare_rate * (a.warmup + a.duration) * 1.2 + a.rate * a.paced_duration) + 1000
+        need = int(bare_rate * (a.warmup + a.duration) * 0.6 + a.rate * a.paced_duration) + 1000
         if need > len(self.ack_pool):
             t0 = time.perf_counter()
             self.ack_pool += common.ack_requests(need - len(self.ack_pool), start=len(self.ack_pool))

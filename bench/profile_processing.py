@@ -23,7 +23,7 @@ from sqlalchemy import event
 
 from bench import common
 from bench.drain import drain_all
-from centralino.config import Settings
+from centralino.config import Mode, Settings
 from centralino.errors import Conflict
 from centralino.services import build_services
 from centralino.storage import channels as channel_repo
@@ -36,7 +36,11 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--top", type=int, default=35)
     p.add_argument("--sort", default="tottime")
+    p.add_argument("--filter", help="only functions whose path matches this regex (e.g. centralino)")
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
+    p.add_argument("--async-commit", action="store_true",
+                   help="PostgreSQL: synchronous_commit=off for the database (how much is the WAL flush)")
+    p.add_argument("--no-profile", action="store_true", help="time without cProfile")
     a = p.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="centralino-prof-"))
     db_name = f"bench_prof_{os.getpid()}"
@@ -48,9 +52,11 @@ def main() -> None:
     else:
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f"CREATE DATABASE {db_name}")
+            if a.async_commit:
+                c.execute(f"ALTER DATABASE {db_name} SET synchronous_commit = off")
         url = f"{a.pg_url}/{db_name}"
     try:
-        services = build_services(Settings(database_url=url, mode="dev", run_workers=False,
+        services = build_services(Settings(database_url=url, mode=Mode.DEV, run_workers=False,
                                            media_dir=workdir / "media"))
         try:
             with services.engine.begin() as conn:
@@ -75,19 +81,23 @@ def main() -> None:
         event.listen(services.engine, "commit", lambda *args: stats.__setitem__("commits", stats["commits"] + 1))
         prof = cProfile.Profile()
         r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        prof.enable()
+        if not a.no_profile:
+            prof.enable()
         drain_all(services)
         prof.disable()
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        print(f"{a.messages} messages in {wall:.2f}s wall ({a.messages / wall:,.0f}/s, profiled), "
+        note = "" if a.no_profile else ", profiled"
+        print(f"{a.messages} messages in {wall:.2f}s wall ({a.messages / wall:,.0f}/s{note}), "
               f"process CPU {cpu:.2f}s ({cpu / wall:.0%}); {stats['statements']} statements "
               f"({stats['statements'] / a.messages:.1f}/message), {stats['commits']} commits")
         print("statements per message, by kind:")
         for sql, n in kinds.most_common(25):
             print(f"  {n / a.messages:6.2f}  {sql}")
-        pstats.Stats(prof).sort_stats(a.sort).print_stats(a.top)
+        if not a.no_profile:
+            restrictions: list[str | int] = [a.filter] if a.filter else []
+            pstats.Stats(prof).sort_stats(a.sort).print_stats(*restrictions, a.top)
         services.dispose()
     finally:
         if not a.sqlite:

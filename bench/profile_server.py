@@ -79,7 +79,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--top", type=int, default=30)
-    p.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy")
+    p.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy")  # noqa: S108
     a = p.parse_args()
     bench = Bench(parse_args(["--quick"]))
     db_name = f"bench_pspy_{os.getpid()}"
