@@ -7,6 +7,7 @@ drains pending deliveries until none is left, and prints one JSON line with what
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 
@@ -16,6 +17,8 @@ from centralino.services import build_services
 
 
 def main() -> None:
+    # INFO to stderr (the worker's log file): bench.ingest counts the batch fallbacks in it
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     services = build_services(Settings(), migrate=False)
     services.directory.refresh()
     print("ready", flush=True)

@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import logging
 import os
 import platform
 import shutil
@@ -233,6 +234,23 @@ class Pool:
         return data
 
 
+FALLBACK_MARKERS = {"raced": "raced another worker", "failed": "failed; applying event by event"}
+
+
+class FallbackCounter(logging.Handler):
+    """Counts the worker's batch fallbacks (a batch applied event by event instead of set-based)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.counts = dict.fromkeys(FALLBACK_MARKERS, 0)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for key, marker in FALLBACK_MARKERS.items():
+            if marker in message:
+                self.counts[key] += 1
+
+
 def count(engine: Engine, table: Any, where: Any = None) -> int:
     query = select(func.count()).select_from(table)
     if where is not None:
@@ -376,11 +394,19 @@ class Bench:
         self.store_batch(name, port, engine, f"{name.upper()}A", sender_base=1_000_000)
         services = build_services(settings, migrate=False)
         services.directory.refresh()
+        counter = FallbackCounter()
+        worker_log = logging.getLogger("centralino.workers.inbound")
+        worker_log.addHandler(counter)
+        worker_log.setLevel(logging.INFO)
         try:
             one = self.measure("1 worker (in-process drain)", engine,
                                lambda: drain_all(services, timeout_s=self.args.process_timeout))
         finally:
+            worker_log.removeHandler(counter)
             services.dispose()
+        one["batch_fallbacks"] = counter.counts
+        if any(counter.counts.values()):
+            say(f"    batch fallbacks to event-by-event: {counter.counts}")
         self.out[f"processing_{name}_1worker"] = one
         self.out[f"processed_per_s_{name}_1worker"] = one["messages_per_s"]
         best = one["messages_per_s"]
@@ -404,8 +430,12 @@ class Bench:
                     p.popen.wait(self.args.process_timeout + 30)
 
             many = self.measure(f"{n} worker processes", engine, go)
-            errors = sum(p.log.read_text(errors="replace").count("Traceback") for p in procs)
+            logs = [p.log.read_text(errors="replace") for p in procs]
+            errors = sum(text.count("Traceback") for text in logs)
             many["worker_tracebacks"] = errors
+            many["batch_fallbacks"] = {k: sum(text.count(m) for text in logs) for k, m in FALLBACK_MARKERS.items()}
+            if any(many["batch_fallbacks"].values()):
+                say(f"    batch fallbacks to event-by-event: {many['batch_fallbacks']}")
             if errors:
                 say(f"  !! {errors} tracebacks in the worker logs (e.g. {procs[0].log})")
             self.out[f"processing_{name}_{n}workers"] = many
@@ -479,14 +509,30 @@ class Bench:
             "ingest_batch_wait_ms": Settings.model_fields["ingest_batch_wait_ms"].default,
             "worker_batch": Settings.model_fields["worker_batch"].default,
             "python": platform.python_version(),
+            **code_version(),
+            "label": a.label,
         }
         return result
+
+
+def code_version() -> dict[str, Any]:
+    """The commit benchmarked, and whether the application code differs from it (other people may be
+    editing the working tree while a benchmark runs)."""
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "centralino"],
+                                capture_output=True, text=True, check=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "app_code_modified": None}
+    return {"commit": commit, "app_code_modified": bool(status.strip())}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short runs (under a minute in all)")
+    p.add_argument("--label", help="free text recorded in the settings (e.g. which code was benchmarked)")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--duration", type=float, help="closed-loop measurement, seconds (10; 3 with --quick)")
     p.add_argument("--warmup", type=float, help="seconds before measuring (2; 0.5 with --quick)")
