@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from centralino.storage.tables import webhook_deliveries
 
@@ -19,12 +19,27 @@ class Delivery:
     attempts: int
 
 
+_COLUMNS = "(channel_kind, received_at, body, state, attempts)"
+
+
 def store_many(conn: Connection, channel_kind: str, bodies: list[bytes], now: datetime) -> None:
-    conn.execute(
-        insert(webhook_deliveries),
-        [{"channel_kind": channel_kind, "received_at": now, "body": b, "state": "pending", "attempts": 0}
-         for b in bodies],
-    )
+    """Insert a group commit's deliveries. This runs once per batch on the webhook hot path, so it
+    goes to the driver directly (COPY on PostgreSQL, executemany of tuples on SQLite): about half the
+    CPU per delivery of SQLAlchemy's executemany (bench/store_micro.py)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(f"COPY webhook_deliveries {_COLUMNS} FROM STDIN") as copy:
+                for body in bodies:
+                    copy.write_row((channel_kind, now, body, "pending", 0))
+        else:
+            # The text form SQLAlchemy's SQLite DATETIME writes (UTC, no offset: see storage/types.py).
+            stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            cursor.executemany(
+                f"INSERT INTO webhook_deliveries {_COLUMNS} VALUES (?, ?, ?, 'pending', 0)",  # noqa: S608 (constants)
+                [(channel_kind, stamp, body) for body in bodies])
+    finally:
+        cursor.close()
 
 
 def claim(conn: Connection, limit: int, lease: timedelta, now: datetime | None = None) -> list[Delivery]:

@@ -21,8 +21,18 @@ from centralino.workers.runtime import WorkerRuntime
 log = logging.getLogger(__name__)
 
 
+class CentralinoApp(FastAPI):
+    """FastAPI, with provider webhooks answered ahead of the middleware stack (web/webhooks.py)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(webhooks.PREFIX):
+            await webhooks.serve(self.state, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None,
-               after_start: list[Callable[[], Coroutine[Any, Any, None]]] | None = None) -> FastAPI:
+               after_start: list[Callable[[], Coroutine[Any, Any, None]]] | None = None) -> CentralinoApp:
     """`after_start`: coroutines started once the service is up (the demo posts its traffic there)."""
     settings = settings or get_settings()
     problems = settings.check_secrets()
@@ -60,10 +70,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if services is None:
                 svc.dispose()
 
-    app = FastAPI(title="Centralino", version=__version__, lifespan=lifespan,
+    app = CentralinoApp(title="Centralino", version=__version__, lifespan=lifespan,
                   description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
     errors.install(app)
-    app.router.routes.extend(webhooks.routes())
     app.include_router(api.router)
 
     @app.get("/healthz", include_in_schema=False)

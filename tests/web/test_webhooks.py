@@ -125,6 +125,39 @@ def test_unknown_fields_are_acknowledged(client, services):
 
 def test_unknown_channel_kind_is_404(client):
     assert client.post("/webhooks/carrier-pigeon", content=b"{}").status_code == 404
+    assert client.post("/webhooks/whatsapp/extra", content=b"{}").status_code == 404
+
+
+def test_other_methods_are_405_and_store_nothing(client, services):
+    whatsapp_channel(services)
+    body = fixture_bytes("messages_text.json")
+    response = client.put(URL, content=body, headers=signed_headers(body))
+    assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
+    assert count(services, webhook_deliveries) == 0
+
+
+def test_oversized_body_is_413_and_stores_nothing(client, services):
+    whatsapp_channel(services)
+    body = b'{"entry": [' + b" " * (3 * 1024 * 1024 + 70000) + b"]}"
+    response = client.post(URL, content=body, headers=signed_headers(body))
+    assert response.status_code == 413 and response.json()["error"]["code"] == "webhook.too_large"
+    assert count(services, webhook_deliveries) == 0
+
+
+def test_a_failed_store_is_a_500_so_meta_retries(client, services, monkeypatch):
+    whatsapp_channel(services)
+    body = fixture_bytes("messages_text.json")
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("centralino.storage.group_commit.deliveries.store_many", broken)
+    response = client.post(URL, content=body, headers=signed_headers(body))
+    assert response.status_code == 500
+    assert count(services, webhook_deliveries) == 0
+    monkeypatch.undo()
+    assert client.post(URL, content=body, headers=signed_headers(body)).status_code == 200
+    assert count(services, webhook_deliveries) == 1
 
 
 def test_processing_happens_after_the_answer_with_workers_on(settings, services):
