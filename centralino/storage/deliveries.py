@@ -20,6 +20,7 @@ class Delivery:
 
 
 _COLUMNS = "(channel_kind, received_at, body, state, attempts)"
+_COPY_TYPES = ["varchar", "timestamptz", "bytea", "varchar", "int4"]
 
 
 def store_many(conn: Connection, channel_kind: str, bodies: list[bytes], now: datetime) -> None:
@@ -29,7 +30,9 @@ def store_many(conn: Connection, channel_kind: str, bodies: list[bytes], now: da
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if conn.dialect.name == "postgresql":
-            with cursor.copy(f"COPY webhook_deliveries {_COLUMNS} FROM STDIN") as copy:
+            # Binary COPY: the bodies go as they are, not hex-escaped as text COPY would need.
+            with cursor.copy(f"COPY webhook_deliveries {_COLUMNS} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_COPY_TYPES)
                 for body in bodies:
                     copy.write_row((channel_kind, now, body, "pending", 0))
         else:

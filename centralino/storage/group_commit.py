@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from centralino.storage import deliveries
 
@@ -30,6 +30,9 @@ class GroupCommitWriter:
         self._on_commit = on_commit
         self._queue: asyncio.Queue[tuple[bytes, asyncio.Future[None]]] | None = None
         self._task: asyncio.Task[None] | None = None
+        # The writer keeps one connection: a pool checkout (with its pre-ping round trip) per batch
+        # costs as much as the batch's COPY. Dropped after any error, opened again on the next batch.
+        self._conn: Connection | None = None
         self.batches = 0
         self.stored = 0
 
@@ -43,6 +46,9 @@ class GroupCommitWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.to_thread(conn.close)
 
     async def store(self, body: bytes) -> None:
         """Returns once `body` is committed; raises if the commit failed (the caller answers 5xx)."""
@@ -78,5 +84,14 @@ class GroupCommitWriter:
                 self._on_commit(len(batch))
 
     def _write(self, bodies: list[bytes]) -> None:
-        with self._engine.begin() as conn:
-            deliveries.store_many(conn, self._kind, bodies, datetime.now(UTC))
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self._engine.connect()
+        try:
+            with conn.begin():
+                deliveries.store_many(conn, self._kind, bodies, datetime.now(UTC))
+        except Exception:
+            self._conn = None
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # the connection may be broken: never hand it out again
+            raise
