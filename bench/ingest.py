@@ -234,7 +234,8 @@ class Pool:
         return data
 
 
-FALLBACK_MARKERS = {"raced": "raced another worker", "failed": "failed; applying event by event"}
+FALLBACK_MARKERS = {"raced": "raced another worker", "kept_racing": "kept racing another worker",
+                    "failed": "failed; applying event by event"}
 
 
 class FallbackCounter(logging.Handler):

@@ -21,6 +21,7 @@ from centralino.storage import deliveries
 log = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_TRANSACTION = 2000
+BATCH_RACE_RETRIES = 3
 
 
 class DeliveryWorker:
@@ -67,15 +68,24 @@ class DeliveryWorker:
 
     def _apply_group(self, group: list[tuple[deliveries.Delivery, list[Item]]]) -> None:
         if self.batched:
-            try:
-                self.applier.do_apply([i for _, items in group for i in items], [d.id for d, _ in group])
-                return
-            except ConcurrentChange as exc:
-                log.info("batch of %d deliveries raced another worker (%s); applying event by event", len(group), exc)
-            except Exception:
-                log.exception("batch of %d deliveries failed; applying event by event", len(group))
-        for delivery, items in group:
-            self._apply_one_by_one(delivery, items)
+            items = [i for _, its in group for i in its]
+            ids = [d.id for d, _ in group]
+            # A race means another worker committed rows this batch also creates (a contact, a
+            # conversation); applied again, the batch finds them. Only a batch that keeps racing, or
+            # fails otherwise, goes event by event (one transaction each: slow, but isolates a bad event).
+            for attempt in range(1, BATCH_RACE_RETRIES + 2):
+                try:
+                    self.applier.do_apply(items, ids)
+                    return
+                except ConcurrentChange as exc:
+                    log.info("batch of %d deliveries raced another worker (%s), attempt %d", len(group), exc, attempt)
+                except Exception:
+                    log.exception("batch of %d deliveries failed; applying event by event", len(group))
+                    break
+            else:
+                log.info("batch of %d deliveries kept racing another worker; applying event by event", len(group))
+        for delivery, items_of_one in group:
+            self._apply_one_by_one(delivery, items_of_one)
 
     def _apply_one_by_one(self, delivery: deliveries.Delivery, items: list[Item]) -> None:
         try:

@@ -146,3 +146,44 @@ def test_concurrent_workers_never_double_or_lose(services):
 
     assert count(services, contacts) == 20 and count(services, conversations) == 20
     assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 60
+
+
+def test_a_batch_that_raced_another_worker_is_applied_again_set_based(services, monkeypatch):
+    from centralino.app.inbound_batch import ConcurrentChange
+
+    both_channels(services)
+    store(services, fixture_bytes("messages_batch_many_senders.json"), fixture_bytes("messages_text.json"))
+    real = services.delivery_worker.applier.do_apply
+    calls = {"batch": 0, "single": 0}
+
+    def races_once(items, delivery_ids):
+        calls["batch"] += 1
+        if calls["batch"] == 1:
+            raise ConcurrentChange("contact created by another worker")
+        return real(items, delivery_ids)
+
+    def counted_single(event, delivery_id=None):
+        calls["single"] += 1
+        raise AssertionError("must not fall back to event by event after one race")
+
+    monkeypatch.setattr(services.delivery_worker.applier, "do_apply", races_once)
+    monkeypatch.setattr(services.processor, "do_apply", counted_single)
+    assert services.delivery_worker.run_once() == 2
+    assert calls == {"batch": 2, "single": 0}
+    assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 2
+    assert count(services, messages) > 1
+
+
+def test_a_batch_that_keeps_racing_falls_back_to_event_by_event(services, monkeypatch):
+    from centralino.app.inbound_batch import ConcurrentChange
+
+    both_channels(services)
+    store(services, fixture_bytes("messages_text.json"))
+
+    def always_races(items, delivery_ids):
+        raise ConcurrentChange("contact created by another worker")
+
+    monkeypatch.setattr(services.delivery_worker.applier, "do_apply", always_races)
+    assert services.delivery_worker.run_once() == 1
+    assert count(services, messages) == 1
+    assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 1
