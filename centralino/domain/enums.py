@@ -50,6 +50,9 @@ MEDIA_TYPES = frozenset(
 
 class DeliveryStatus(LenientEnum):
     QUEUED = "queued"
+    # Ours, not Meta's: the Graph API took the send request (HTTP 200, wamid known). Meta's own
+    # `sent` (one tick) follows as a status webhook; many failures arrive only after acceptance.
+    ACCEPTED = "accepted"
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"

@@ -107,6 +107,10 @@ messages = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivery_id", Id, ForeignKey("webhook_deliveries.id")),
     Column("raw", Json),
+    # Outbound only: who queued it (api, bot, agent:<id>), when, and when the provider accepted it.
+    Column("origin", String(64)),
+    Column("queued_at", UTCDateTime),
+    Column("accepted_at", UTCDateTime),
     UniqueConstraint("channel_id", "external_id"),
     Index("ix_messages_conversation", "conversation_id", "sent_at"),
     Index("ix_messages_reply_to", "channel_id", "reply_to_external_id"),
@@ -207,4 +211,80 @@ events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("payload", Json, nullable=False),
     Index("ix_events_type", "type", "id"),
+)
+
+# --- outbound ---------------------------------------------------------------------------------------------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),  # message | read (domain/sending.py OutboxKind)
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id"), unique=True),  # the message going out (kind message)
+    # read receipts: the customer's message; reactions: the message reacted to
+    Column("target_message_id", Id, ForeignKey("messages.id")),
+    Column("target_external_id", String(200)),
+    Column("recipient_kind", String(32), nullable=False),  # an identity kind: whatsapp | whatsapp_bsuid
+    Column("recipient", String(300), nullable=False),
+    Column("state", String(16), nullable=False),  # queued | sending | unconfirmed | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("attempt_id", String(32)),  # the attempt in flight (or last made)
+    Column("attempt_started_at", UTCDateTime),
+    Column("claimed_until", UTCDateTime),  # lease of the attempt in flight
+    Column("reconcile_until", UTCDateTime),  # unconfirmed: resent after this unless a status webhook names it
+    Column("last_error_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    Index("ix_outbox_due", "state", "channel_id", "next_attempt_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("scope", String(100), nullable=False),  # the API client (one token today: "api")
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("scope", "conversation_id", "key"),
+)
+
+outbound_media = Table(
+    "outbound_media",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("mime_type", String(200), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("filename", String(500)),
+    Column("animated", Boolean, nullable=False, default=False),
+    Column("storage_path", String(500), nullable=False),  # under the media folder, content-addressed
+    Column("origin", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+outbound_media_uploads = Table(
+    "outbound_media_uploads",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("outbound_media_id", Id, ForeignKey("outbound_media.id"), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("provider_media_id", String(200), nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("outbound_media_id", "channel_id"),
+)
+
+sender_leases = Table(
+    "sender_leases",
+    metadata,
+    # One sender process at a time paces a channel, so its rate limits hold across processes.
+    Column("channel_id", Id, ForeignKey("channels.id"), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("lease_until", UTCDateTime, nullable=False),
 )
