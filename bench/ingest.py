@@ -407,7 +407,7 @@ class Bench:
             services.dispose()
         one["batch_fallbacks"] = counter.counts
         if any(counter.counts.values()):
-            say(f"    batch fallbacks to event-by-event: {counter.counts}")
+            say(f"    batch races and fallbacks: {counter.counts}")
         self.out[f"processing_{name}_1worker"] = one
         self.out[f"processed_per_s_{name}_1worker"] = one["messages_per_s"]
         best = one["messages_per_s"]
@@ -436,7 +436,7 @@ class Bench:
             many["worker_tracebacks"] = errors
             many["batch_fallbacks"] = {k: sum(text.count(m) for text in logs) for k, m in FALLBACK_MARKERS.items()}
             if any(many["batch_fallbacks"].values()):
-                say(f"    batch fallbacks to event-by-event: {many['batch_fallbacks']}")
+                say(f"    batch races and fallbacks: {many['batch_fallbacks']}")
             if errors:
                 say(f"  !! {errors} tracebacks in the worker logs (e.g. {procs[0].log})")
             self.out[f"processing_{name}_{n}workers"] = many
