@@ -1,4 +1,4 @@
-"""Webhook bodies shaped like Meta's, for the demo, the benchmarks and tests."""
+"""Webhook bodies shaped like Meta's, for the simulator, the demo, the benchmarks and tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from centralino.channels.whatsapp.adapter import sign
+from centralino.simulator.signing import sign
 
 _seq = itertools.count(1)
 
@@ -34,6 +34,12 @@ def envelope(waba_id: str, phone_number_id: str, display: str, *, contacts: list
             "entry": [{"id": waba_id, "changes": [{"field": "messages", "value": value}]}]}
 
 
+def account_envelope(waba_id: str, field_name: str, value: dict[str, Any], time: int) -> dict[str, Any]:
+    """Fields without a phone number (template status/quality/category updates): `entry[].time` is set."""
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": waba_id, "time": time, "changes": [{"field": field_name, "value": value}]}]}
+
+
 def contact(wa_id: str, name: str) -> dict[str, Any]:
     return {"profile": {"name": name}, "wa_id": wa_id}
 
@@ -53,8 +59,36 @@ def location(wa_id: str, lat: float, lon: float, ts: int, **fields: Any) -> dict
             "location": {"latitude": lat, "longitude": lon, **fields}}
 
 
+def contacts_card(wa_id: str, cards: list[dict[str, Any]], ts: int) -> dict[str, Any]:
+    return {"from": wa_id, "id": wamid(), "timestamp": str(ts), "type": "contacts", "contacts": cards}
+
+
+def reaction(wa_id: str, message_id: str, emoji: str, ts: int) -> dict[str, Any]:
+    return {"from": wa_id, "id": wamid(), "timestamp": str(ts), "type": "reaction",
+            "reaction": {"message_id": message_id, "emoji": emoji}}
+
+
+def interactive_reply(wa_id: str, kind: str, reply: dict[str, Any], context_from: str, context_id: str,
+                      ts: int) -> dict[str, Any]:
+    """A tap on a reply button (`button_reply`) or a list row (`list_reply`) of our interactive message."""
+    return {"context": {"from": context_from, "id": context_id}, "from": wa_id, "id": wamid(),
+            "timestamp": str(ts), "type": "interactive", "interactive": {"type": kind, kind: reply}}
+
+
+def template_button(wa_id: str, payload: str, button_text: str, context_from: str, context_id: str,
+                    ts: int) -> dict[str, Any]:
+    """A tap on a template's quick-reply button."""
+    return {"context": {"from": context_from, "id": context_id}, "from": wa_id, "id": wamid(),
+            "timestamp": str(ts), "type": "button", "button": {"payload": payload, "text": button_text}}
+
+
 def status(msg_id: str, state: str, recipient: str, ts: int, **extra: Any) -> dict[str, Any]:
     return {"id": msg_id, "status": state, "timestamp": str(ts), "recipient_id": recipient, **extra}
+
+
+def pricing(category: str, pricing_type: str) -> dict[str, Any]:
+    return {"billable": pricing_type == "regular", "pricing_model": "PMP", "type": pricing_type,
+            "category": category}
 
 
 def encode(payload: dict[str, Any]) -> bytes:
