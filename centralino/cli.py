@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("worker", help="run the workers only (several processes may run this)")
 
+    from centralino.simulator import command as simulator_command
+
+    simulator_command.add_parser(sub)
+
     db = sub.add_parser("db", help="database administration")
     db.add_argument("action", choices=["upgrade"])
 
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     handler = {"serve": _serve, "demo": _demo, "worker": _worker, "db": _db, "channel": _channel,
-               "check-config": _check}[args.command]
+               "check-config": _check, "simulator": _simulator}[args.command]
     return handler(settings, args)
 
 
@@ -109,6 +113,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
           f" verify token {demo.DEMO_VERIFY_TOKEN!r})\n", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
+
+
+def _simulator(_settings: Settings, args: argparse.Namespace) -> int:
+    from centralino.simulator import command
+
+    return command.run(args)
 
 
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:

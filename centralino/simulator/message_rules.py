@@ -17,8 +17,8 @@ from centralino.simulator.state import StoredMedia
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 MESSAGE_TYPES = frozenset({"text", *MEDIA_TYPES, "location", "contacts", "interactive", "template", "reaction"})
-TOP_LEVEL = frozenset({"messaging_product", "recipient_type", "to", "type", "context", "biz_opaque_callback_data",
-                       *MESSAGE_TYPES})
+TOP_LEVEL = frozenset({"messaging_product", "recipient_type", "to", "recipient", "type", "context",
+                       "biz_opaque_callback_data", *MESSAGE_TYPES})
 MEDIA_KEYS = {"image": {"id", "link", "caption"}, "video": {"id", "link", "caption"},
               "document": {"id", "link", "caption", "filename"}, "audio": {"id", "link", "voice"},
               "sticker": {"id", "link"}}
@@ -59,6 +59,8 @@ def parse(body: Any, media_of: MediaLookup) -> SendRequest | MarkRead:
     recipient_type = root.choice("recipient_type", {"individual", "group"}, required=False)
     if recipient_type == "group":
         raise invalid(("recipient_type",), "'group' is not supported by the simulator.")
+    if root.has("recipient") and not root.has("to"):
+        raise invalid(("recipient",), "(a business-scoped user id) is not supported by the simulator: use 'to'.")
     to = root.need_text("to")
     digits = re.sub(r"\D", "", to)
     if not 7 <= len(digits) <= 15 or not re.fullmatch(r"\+?[\d\s().-]+", to.strip()):
