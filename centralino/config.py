@@ -48,6 +48,20 @@ class Settings(BaseSettings):
     media_max_attempts: int = Field(default=8, ge=1)
     graph_base_url: str = "https://graph.facebook.com"
     graph_version: str = "v23.0"
+    # Outbound sending (docs/outbound.md). Messages per second per number; a channel's own
+    # `messages_per_second` (config) overrides it. Meta: 80 by default, up to 1,000 when upgraded.
+    sender_default_mps: float = Field(default=80.0, gt=0, le=1000)
+    # At most one message per this many seconds to the same customer (Meta's pair rate limit); 0 = off.
+    sender_pair_interval_s: float = Field(default=6.0, ge=0)
+    sender_max_attempts: int = Field(default=8, ge=1)
+    sender_backoff_base_s: float = Field(default=2.0, gt=0)
+    sender_backoff_cap_s: float = Field(default=300.0, gt=0)
+    # A send whose outcome is unknown (crash or timeout mid-call) waits this long for a status webhook
+    # naming it before it is sent again.
+    sender_reconcile_window_s: float = Field(default=60.0, gt=0)
+    sender_concurrency: int = Field(default=256, ge=1)
+    # How long an attempt in flight (and a channel's sender lease) stays with its worker.
+    outbox_lease_s: float = Field(default=60.0, gt=0)
 
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""

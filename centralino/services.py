@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.inbound import InboundProcessor
+from centralino.app.outbound import OutboundService
 from centralino.config import Settings
 from centralino.events.bus import EventBus
 from centralino.storage.channels import SecretBox
@@ -25,6 +26,7 @@ class Services:
     directory: ChannelDirectory
     processor: InboundProcessor
     delivery_worker: DeliveryWorker
+    outbound: OutboundService  # sending: do_send, do_mark_read (app/outbound.py)
     extra: dict[str, object] = field(default_factory=dict)
 
     def dispose(self) -> None:
@@ -41,4 +43,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     processor = InboundProcessor(engine, directory, bus)
     worker = DeliveryWorker(engine, processor, batch=settings.worker_batch,
                             lease=timedelta(seconds=settings.delivery_lease_s))
-    return Services(settings, engine, bus, box, directory, processor, worker)
+    outbound = OutboundService(engine, directory, bus)
+    return Services(settings, engine, bus, box, directory, processor, worker, outbound)

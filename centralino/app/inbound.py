@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Engine
 
 from centralino.app.channel_directory import ChannelDirectory
+from centralino.app.outbox import adopt_from_status
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.enums import DeliveryStatus, Direction, MessageType
 from centralino.domain.inbound import (
@@ -157,6 +158,9 @@ class InboundProcessor:
         })
         if not new:
             return
+        if message_id is None and st.callback_data:
+            # A send of ours whose wamid we have not recorded (yet): its callback data names it.
+            message_id = adopt_from_status(uow, channel.id, st.external_id, st.callback_data, datetime.now(UTC))
         if message_id is None:
             uow.emit("message.status_unmatched", channel_id=channel.id, external_id=st.external_id,
                      status=st.raw_status)

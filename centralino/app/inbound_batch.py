@@ -22,10 +22,12 @@ from centralino.app.inbound import (
     message_row,
     sender_identities,
 )
+from centralino.app.outbox import adopt_from_status
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain import window
 from centralino.domain.enums import DeliveryStatus
 from centralino.domain.inbound import InboundEvent, InboundMessage, StatusUpdate
+from centralino.domain.sending import message_id_from_callback
 from centralino.storage import bulk, deliveries
 from centralino.storage import contacts as contact_repo
 from centralino.storage import messages as message_repo
@@ -213,6 +215,14 @@ class BatchApplier:
         # Lock the messages first (in id order, so concurrent batches cannot deadlock) and recompute
         # each one's status from its whole history afterwards.
         targets = bulk.existing_messages(uow.conn, {(c, e) for c, e, _ in todo}, lock=True)
+        # Sends of ours whose wamid we have not recorded (yet): the callback data names the message.
+        unknown = sorted(((message_id_from_callback(st.callback_data) or 0), c, e, st.callback_data)
+                         for (c, e, _), st in todo.items() if (c, e) not in targets and st.callback_data)
+        for _, channel_id, external_id, callback in unknown:
+            if (channel_id, external_id) not in targets:
+                adopted = adopt_from_status(uow, channel_id, external_id, callback, now)
+                if adopted is not None:
+                    targets[(channel_id, external_id)] = adopted
         rows = []
         for (channel_id, external_id, raw_status), st in todo.items():
             err = st.errors[0] if st.errors else None

@@ -286,7 +286,10 @@ def _header(header: Header | None) -> None:
         if header.media.kind not in (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.DOCUMENT):
             raise _fail("content.not_allowed", "a header's media is an image, a video or a document",
                         "interactive.header.type")
-        _media(header.media, f"interactive.header.{header.media.kind.value}")
+        path = f"interactive.header.{header.media.kind.value}"
+        if header.media.caption is not None:
+            raise _fail("content.not_allowed", "a header's media has no caption (use the body)", f"{path}.caption")
+        _media(header.media, path)
 
 
 def _buttons(msg: ReplyButtons) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from centralino.domain.outbound import Content
 
 
 class OutboxKind(StrEnum):
@@ -43,6 +46,19 @@ class Refused:
 
 
 SendOutcome = Accepted | Refused
+
+
+@dataclass(frozen=True)
+class OutboundJob:
+    """One message as a channel needs it to send: content plus everything resolved when queued."""
+
+    content: Content
+    recipient_kind: str
+    recipient: str
+    callback_data: str
+    reply_to_external_id: str | None = None
+    target_external_id: str | None = None  # a reaction's target
+    provider_media: Mapping[int, str] = field(default_factory=dict)  # our upload id → the channel's media id
 
 # biz_opaque_callback_data on every send: Meta echoes it in that send's status webhooks, which
 # is how a send whose answer we never recorded is recognised (the exactly-once boundary).

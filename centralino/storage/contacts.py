@@ -179,3 +179,15 @@ def update_profile(
 def count_live(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(contacts).where(contacts.c.merged_into_id.is_(None)))
                .scalar_one())
+
+
+def address_for(conn: Connection, contact_id: int, kinds: list[str]) -> tuple[str, str] | None:
+    """The identity to send to: the first kind in `kinds` the contact has (its newest value of it)."""
+    ci = contact_identities.c
+    rows = conn.execute(select(ci.kind, ci.value).where(ci.contact_id == contact_id, ci.kind.in_(kinds))
+                        .order_by(ci.id.desc())).all()
+    for kind in kinds:
+        for r in rows:
+            if r.kind == kind:
+                return str(r.kind), str(r.value)
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
 
@@ -48,3 +49,9 @@ def _advance_column(conn: Connection, conversation_id: int, column: str, value: 
         .where(conversations.c.id == conversation_id, or_(col.is_(None), col < value))
         .values({column: value})
     )
+
+
+def get(conn: Connection, conversation_id: int, *, lock: bool = False) -> Any:
+    """The conversation row (None if there is none); `lock` serialises sends that check its window."""
+    stmt = select(conversations).where(conversations.c.id == conversation_id)
+    return conn.execute(stmt.with_for_update() if lock else stmt).mappings().first()

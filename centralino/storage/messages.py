@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from centralino.domain.enums import DeliveryStatus
 from centralino.domain.status import resolve_status
 from centralino.storage.sql import insert_ignore
 from centralino.storage.tables import message_media, message_reactions, messages, status_history
+
+m_ = messages.c
 
 
 def find_id(conn: Connection, channel_id: int, external_id: str) -> int | None:
@@ -111,3 +113,53 @@ def apply_statuses(conn: Connection, message_id: int) -> tuple[DeliveryStatus, D
                       error_details=failure.error_details)
     conn.execute(update(messages).where(m.id == message_id).values(values))
     return current, after, failure.error_code if failure is not None else None
+
+
+def lock(conn: Connection, message_id: int) -> Any:
+    """The message row (id, channel, direction, external id, status), locked for this transaction."""
+    return conn.execute(
+        select(m_.id, m_.channel_id, m_.conversation_id, m_.direction, m_.external_id, m_.status, m_.accepted_at)
+        .where(m_.id == message_id).with_for_update()
+    ).first()
+
+
+def adopt_external_id(conn: Connection, message_id: int, channel_id: int, external_id: str, now: datetime) -> None:
+    """Give an outbound message the provider's id, and link the statuses that arrived before we knew it."""
+    conn.execute(update(messages).where(m_.id == message_id, m_.external_id.is_(None))
+                 .values(external_id=external_id, accepted_at=func.coalesce(m_.accepted_at, now)))
+    _link_late_arrivals(conn, message_id, channel_id, external_id)
+
+
+def mark_accepted(conn: Connection, message_id: int, now: datetime) -> None:
+    """`accepted` only from `queued`: a status webhook that came first has already moved it further."""
+    conn.execute(update(messages).where(m_.id == message_id)
+                 .values(accepted_at=func.coalesce(m_.accepted_at, now),
+                         status=case((m_.status == DeliveryStatus.QUEUED.value, DeliveryStatus.ACCEPTED.value),
+                                     else_=m_.status)))
+
+
+def mark_failed(conn: Connection, message_id: int, code: int | None, title: str, details: str | None) -> bool:
+    """A send refused for good: the message fails with the provider's reason (never over progress)."""
+    result = conn.execute(
+        update(messages)
+        .where(m_.id == message_id, m_.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.ACCEPTED.value]))
+        .values(status=DeliveryStatus.FAILED.value, error_code=code, error_title=title[:500], error_details=details)
+    )
+    return result.rowcount > 0
+
+
+
+def in_conversation(conn: Connection, message_id: int, conversation_id: int) -> Any:
+    """A message of this conversation (None if it is not one of its messages)."""
+    return conn.execute(
+        select(m_.id, m_.direction, m_.external_id, m_.sent_at, m_.type)
+        .where(m_.id == message_id, m_.conversation_id == conversation_id)
+    ).first()
+
+
+def latest_inbound(conn: Connection, conversation_id: int) -> Any:
+    return conn.execute(
+        select(m_.id, m_.direction, m_.external_id, m_.sent_at, m_.type)
+        .where(m_.conversation_id == conversation_id, m_.direction == "in", m_.external_id.is_not(None))
+        .order_by(m_.sent_at.desc(), m_.id.desc()).limit(1)
+    ).first()

@@ -9,33 +9,55 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from centralino.events.bus import Event
 from centralino.services import Services
 from centralino.workers.media import MediaFetcher
+from centralino.workers.sender import OutboxSender
 
 log = logging.getLogger(__name__)
+
+OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued")
 
 
 class WorkerRuntime:
     def __init__(self, services: Services, http_client: httpx.AsyncClient | None = None) -> None:
         self.services = services
         self.wake = asyncio.Event()
+        self.outbox_wake = asyncio.Event()
+        self._loop_ref: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._own_client = http_client is None
-        self.http = http_client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
         settings = services.settings
+        # The pool must admit every concurrent send (plus media downloads), or sends queue for a connection.
+        self.http = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            limits=httpx.Limits(max_connections=settings.sender_concurrency + 32,
+                                max_keepalive_connections=settings.sender_concurrency + 32))
         self.media = MediaFetcher(services.engine, services.directory, services.bus, settings.media_dir,
                                   self.http, max_attempts=settings.media_max_attempts)
+        self.sender = OutboxSender(services.engine, services.directory, services.bus, self.http, settings)
 
     def notify(self, _count: int = 0) -> None:
         self.wake.set()
 
+    def notify_outbox(self, _event: Event | None = None) -> None:
+        """Something was queued: wake the sender. Called from whichever thread committed it."""
+        if self._loop_ref is not None:
+            self._loop_ref.call_soon_threadsafe(self.outbox_wake.set)
+
     def start(self) -> None:
+        self._loop_ref = asyncio.get_running_loop()
+        for event_type in OUTBOX_EVENTS:
+            self.services.bus.subscribe(event_type, self.notify_outbox)
         self._tasks = [
             asyncio.create_task(self._loop("deliveries", self._deliveries_once), name="deliveries"),
             asyncio.create_task(self._loop("media", self.media.run_once), name="media"),
+            asyncio.create_task(self.sender.run_forever(self.outbox_wake), name="sender"),
         ]
 
     async def stop(self) -> None:
+        for event_type in OUTBOX_EVENTS:
+            self.services.bus.unsubscribe(event_type, self.notify_outbox)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

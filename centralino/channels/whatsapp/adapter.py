@@ -10,8 +10,10 @@ import orjson
 
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.channels.whatsapp import graph
+from centralino.channels.whatsapp import outbound as payloads
 from centralino.channels.whatsapp.parser import parse_delivery
 from centralino.domain.inbound import InboundEvent
+from centralino.domain.sending import Accepted, OutboundJob, Refused, Retry, SendOutcome
 from centralino.errors import Forbidden, InvalidInput, Unauthenticated
 from centralino.storage.channels import Channel
 
@@ -102,3 +104,34 @@ class WhatsAppAdapter:
 
     async def fetch_media(self, channel: Channel, provider_id: str, client: object) -> tuple[bytes, str | None]:
         return await graph.download_media(channel, provider_id, client)
+
+    async def send(self, channel: Channel, job: OutboundJob, client: object) -> SendOutcome:
+        try:
+            body = payloads.message_body(
+                job.content, recipient_kind=job.recipient_kind, recipient=job.recipient,
+                callback_data=job.callback_data, reply_to_external_id=job.reply_to_external_id,
+                target_external_id=job.target_external_id, provider_media=job.provider_media)
+        except (payloads.MissingProviderMedia, ValueError) as exc:
+            return Refused(Retry.PERMANENT, None, f"cannot build the message: {exc!r}")
+        try:
+            return Accepted(await graph.send_message(channel, body, client))
+        except graph.GraphError as exc:
+            return _refused(exc)
+
+    async def mark_read(self, channel: Channel, external_id: str, client: object) -> SendOutcome:
+        try:
+            await graph.mark_read(channel, external_id, payloads.read_body(external_id), client)
+        except graph.GraphError as exc:
+            return _refused(exc)
+        return Accepted(None)
+
+    async def upload_media(self, channel: Channel, content: bytes, mime_type: str, filename: str,
+                           client: object) -> SendOutcome:
+        try:
+            return Accepted(await graph.upload_media(channel, content, mime_type, filename, client))
+        except graph.GraphError as exc:
+            return _refused(exc)
+
+
+def _refused(exc: graph.GraphError) -> Refused:
+    return Refused(exc.retry, exc.code, exc.message, exc.details, exc.http_status)

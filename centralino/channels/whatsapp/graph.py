@@ -1,4 +1,4 @@
-"""The slice of Meta's Graph API this package calls, with errors mapped by code."""
+"""The slice of Meta's Graph API this package calls, with errors mapped by code (errors.py)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,29 @@ from typing import Any
 
 import httpx
 
+from centralino.channels.whatsapp.errors import classify
+from centralino.domain.sending import Retry
 from centralino.storage.channels import Channel
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v23.0"
 
-# Retrying these can succeed (reference §6): rate limits, temporary unavailability, maintenance.
-TRANSIENT_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004})
-
 
 class GraphError(Exception):
     def __init__(self, message: str, *, code: int | None = None, http_status: int | None = None,
-                 details: str | None = None, transient: bool | None = None) -> None:
+                 details: str | None = None, transient: bool | None = None, retry: Retry | None = None) -> None:
         super().__init__(message)
+        self.message = message
         self.code = code
         self.http_status = http_status
         self.details = details
-        self._transient = transient
+        if retry is None and transient is not None:
+            retry = Retry.TRANSIENT if transient else Retry.PERMANENT
+        self.retry = retry if retry is not None else classify(code, http_status)
 
     @property
     def is_transient(self) -> bool:
-        if self._transient is not None:
-            return self._transient
-        if self.code in TRANSIENT_CODES:
-            return True
-        return self.http_status is None or self.http_status >= 500 or self.http_status in (408, 429)
+        return self.retry is not Retry.PERMANENT
 
 
 def base_url(channel: Channel) -> str:
@@ -90,3 +88,61 @@ def sha256_matches(content: bytes, expected: str) -> bool:
     digest = hashlib.sha256(content).digest()
     candidates = {digest.hex(), base64.b64encode(digest).decode(), base64.urlsafe_b64encode(digest).decode()}
     return expected.strip() in candidates or expected.strip().lower() == digest.hex()
+
+
+# Failures before any byte of the request left: nothing can have been sent.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def _transport_error(what: str, exc: httpx.HTTPError, *, may_have_arrived: bool) -> GraphError:
+    retry = Retry.UNCERTAIN if may_have_arrived and not isinstance(exc, _NOT_SENT) else Retry.TRANSIENT
+    return GraphError(f"{what}: {type(exc).__name__}: {exc}".rstrip(": "), retry=retry)
+
+
+async def send_message(channel: Channel, body: dict[str, Any], client: Any) -> str:
+    """POST /{version}/{phone-number-id}/messages; the wamid Meta gives the message.
+
+    A timeout or a dropped connection after the request went out raises with `Retry.UNCERTAIN`:
+    Meta may have accepted the message (the caller reconciles; it must not simply resend)."""
+    headers = _auth(channel)
+    try:
+        response = await client.post(f"{base_url(channel)}/{channel.address}/messages", json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise _transport_error("send", exc, may_have_arrived=True) from exc
+    raise_for_error(response)
+    try:
+        wamid = response.json()["messages"][0]["id"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        # Accepted (2xx) but unreadable: the message may exist, so this is uncertain, not a failure.
+        raise GraphError(f"send: unexpected answer {response.text[:200]!r}", http_status=response.status_code,
+                         retry=Retry.UNCERTAIN) from exc
+    return str(wamid)
+
+
+async def mark_read(channel: Channel, external_id: str, body: dict[str, Any], client: Any) -> None:
+    """Mark a customer's message (and the earlier ones) read. Repeating it is harmless."""
+    headers = _auth(channel)
+    try:
+        response = await client.post(f"{base_url(channel)}/{channel.address}/messages", json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise _transport_error(f"mark {external_id} read", exc, may_have_arrived=False) from exc
+    raise_for_error(response)
+
+
+async def upload_media(channel: Channel, content: bytes, mime_type: str, filename: str, client: Any) -> str:
+    """POST /{version}/{phone-number-id}/media (multipart); the Graph media id (kept 30 days by Meta).
+    An upload repeated after a lost answer only leaves an unused copy, so it is never uncertain."""
+    headers = _auth(channel)
+    try:
+        response = await client.post(
+            f"{base_url(channel)}/{channel.address}/media", headers=headers,
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, content, mime_type)},
+        )
+    except httpx.HTTPError as exc:
+        raise _transport_error("upload", exc, may_have_arrived=False) from exc
+    raise_for_error(response)
+    try:
+        return str(response.json()["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GraphError(f"upload: unexpected answer {response.text[:200]!r}", retry=Retry.TRANSIENT) from exc

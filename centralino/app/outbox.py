@@ -1,0 +1,199 @@
+"""The outbox's state changes after a send: outcomes recorded, lapsed attempts reconciled, and sends
+recognised from status webhooks that name them (biz_opaque_callback_data). See docs/outbound.md,
+"The exactly-once boundary with Meta".
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from centralino.app.unit_of_work import UnitOfWork, unit_of_work
+from centralino.domain.enums import DeliveryStatus, Direction
+from centralino.domain.pacing import backoff
+from centralino.domain.sending import (
+    Accepted,
+    OutboxKind,
+    OutboxState,
+    Refused,
+    Retry,
+    SendOutcome,
+    message_id_from_callback,
+)
+from centralino.events.bus import EventBus
+from centralino.storage import messages as message_repo
+from centralino.storage import outbox as outbox_repo
+from centralino.storage.outbox import Claimed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    row: Claimed
+    outcome: SendOutcome
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 300.0
+    reconcile_window: timedelta = timedelta(seconds=60)
+
+
+class OutboxLedger:
+    def __init__(self, engine: Engine, bus: EventBus | None, policy: RetryPolicy,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.policy = policy
+        self.jitter = jitter
+
+    # --- outcomes -------------------------------------------------------------------------------------------
+
+    def do_record(self, results: list[AttemptResult], now: datetime) -> None:
+        """Record many attempts' outcomes in one transaction (messages locked in id order)."""
+        if not results:
+            return
+        with unit_of_work(self.engine, self.bus) as uow:
+            for result in sorted(results, key=lambda r: (r.row.message_id or 0, r.row.id)):
+                self._record(uow, result, now)
+
+    def _record(self, uow: UnitOfWork, result: AttemptResult, now: datetime) -> None:
+        row, outcome = result.row, result.outcome
+        if isinstance(outcome, Accepted) and row.kind == OutboxKind.MESSAGE.value:
+            assert row.message_id is not None and outcome.external_id
+            # An acceptance counts whatever happened to the row meanwhile: the message exists at Meta.
+            self._accepted(uow, row.message_id, row.channel_id, outcome.external_id, now)
+            return
+        if outbox_repo.attempt_row(uow.conn, row.id, row.attempt_id) is None:
+            log.info("outbox %s: attempt %s is no longer the one in flight; outcome %s not recorded", row.id,
+                     row.attempt_id, outcome)
+            return
+        if isinstance(outcome, Accepted):  # a read receipt
+            outbox_repo.set_state(uow.conn, row.id, OutboxState.DONE, completed_at=now, claimed_until=None,
+                                  last_error=None)
+            return
+        self._refused(uow, row, outcome, now)
+
+    def _accepted(self, uow: UnitOfWork, message_id: int, channel_id: int, external_id: str, now: datetime) -> None:
+        conn = uow.conn
+        msg = message_repo.lock(conn, message_id)
+        if msg.external_id is None:
+            message_repo.adopt_external_id(conn, message_id, channel_id, external_id, now)
+        elif msg.external_id != external_id:
+            _sent_twice(uow, message_id, channel_id, msg.external_id, external_id)
+        message_repo.mark_accepted(conn, message_id, now)
+        _, after, code = message_repo.apply_statuses(conn, message_id)
+        before = DeliveryStatus(msg.status)
+        if after is not before:
+            uow.emit("message.status_changed", message_id=message_id, channel_id=channel_id, status=after.value,
+                     previous=before.value, error_code=code if after is DeliveryStatus.FAILED else None)
+        outbox_repo.complete_message(conn, message_id, now)
+
+    def _refused(self, uow: UnitOfWork, row: Claimed, outcome: Refused, now: datetime) -> None:
+        retry = outcome.retry
+        if retry is Retry.UNCERTAIN and row.kind == OutboxKind.READ.value:
+            retry = Retry.TRANSIENT  # a read receipt repeated is harmless
+        error = _describe(outcome)
+        if retry is Retry.UNCERTAIN:
+            log.warning("outbox %s (message %s): outcome unknown (%s); waiting for a status webhook until %s",
+                        row.id, row.message_id, error, now + self.policy.reconcile_window)
+            outbox_repo.set_state(uow.conn, row.id, OutboxState.UNCONFIRMED, claimed_until=None,
+                                  reconcile_until=now + self.policy.reconcile_window,
+                                  last_error_code=outcome.code, last_error=error)
+        elif retry is Retry.TRANSIENT and row.attempts < self.policy.max_attempts:
+            delay = backoff(row.attempts, self.policy.backoff_base_s, self.policy.backoff_cap_s, self.jitter())
+            outbox_repo.set_state(uow.conn, row.id, OutboxState.QUEUED, claimed_until=None,
+                                  next_attempt_at=now + timedelta(seconds=delay), last_error_code=outcome.code,
+                                  last_error=error)
+        else:
+            title = outcome.title if retry is Retry.PERMANENT else (
+                f"gave up after {row.attempts} attempts: {outcome.title}")
+            self._failed(uow, row.id, row.kind, row.message_id, row.channel_id, outcome.code, title,
+                         outcome.details, now)
+
+    def _failed(self, uow: UnitOfWork, row_id: int, kind: str, message_id: int | None, channel_id: int,
+                code: int | None, title: str, details: str | None, now: datetime) -> None:
+        """A permanent failure is state, not an exception: the message shows the provider's reason."""
+        outbox_repo.set_state(uow.conn, row_id, OutboxState.FAILED, completed_at=now, claimed_until=None,
+                              reconcile_until=None, last_error_code=code,
+                              last_error=title + (f" ({details})" if details else ""))
+        if kind != OutboxKind.MESSAGE.value or message_id is None:
+            log.warning("outbox %s (%s) failed: %s", row_id, kind, title)
+            return
+        msg = message_repo.lock(uow.conn, message_id)
+        if message_repo.mark_failed(uow.conn, message_id, code, title, details):
+            uow.emit("message.status_changed", message_id=message_id, channel_id=channel_id,
+                     status=DeliveryStatus.FAILED.value, previous=msg.status, error_code=code)
+
+    # --- reconciliation ---------------------------------------------------------------------------------------
+
+    def do_sweep(self, now: datetime) -> int:
+        """Attempts whose lease lapsed (worker died mid-call) wait for a status webhook naming them; when
+        the wait is over without one, they are sent again. How many rows changed."""
+        changed = 0
+        with unit_of_work(self.engine, self.bus) as uow:
+            for r in outbox_repo.lapsed_attempts(uow.conn, now):
+                changed += 1
+                if r["kind"] == OutboxKind.READ.value:
+                    outbox_repo.set_state(uow.conn, r["id"], OutboxState.QUEUED, claimed_until=None,
+                                          next_attempt_at=now, last_error="attempt lease lapsed")
+                    continue
+                log.warning("outbox %s (message %s): attempt %s lapsed mid-call; waiting for a status webhook",
+                            r["id"], r["message_id"], r["attempt_id"])
+                outbox_repo.set_state(uow.conn, r["id"], OutboxState.UNCONFIRMED, claimed_until=None,
+                                      reconcile_until=now + self.policy.reconcile_window,
+                                      last_error=f"attempt {r['attempt_id']} lapsed mid-call: outcome unknown")
+            for r in outbox_repo.reconciliation_over(uow.conn, now):
+                changed += 1
+                if r["external_id"] is not None:
+                    outbox_repo.complete_message(uow.conn, r["message_id"], now)
+                elif r["attempts"] >= self.policy.max_attempts:
+                    self._failed(uow, r["id"], OutboxKind.MESSAGE.value, r["message_id"], r["channel_id"], None,
+                                 f"no answer from the provider after {r['attempts']} attempts", None, now)
+                else:
+                    log.warning("outbox %s (message %s): no status webhook named attempt %s; sending again",
+                                r["id"], r["message_id"], r["attempt_id"])
+                    outbox_repo.set_state(uow.conn, r["id"], OutboxState.QUEUED, next_attempt_at=now,
+                                          reconcile_until=None,
+                                          last_error=f"attempt {r['attempt_id']} unconfirmed: sent again")
+        return changed
+
+
+def adopt_from_status(uow: UnitOfWork, channel_id: int, external_id: str, callback_data: str | None,
+                      now: datetime) -> int | None:
+    """A status webhook for a wamid we have not recorded, naming one of our messages in its
+    biz_opaque_callback_data: the send went through (our record of it was lost or is still on its
+    way). Give the message that wamid and complete its outbox row. The message id, or None."""
+    message_id = message_id_from_callback(callback_data)
+    if message_id is None:
+        return None
+    msg = message_repo.lock(uow.conn, message_id)
+    if msg is None or int(msg.channel_id) != channel_id or msg.direction != Direction.OUTBOUND.value:
+        return None
+    if msg.external_id is not None and msg.external_id != external_id:
+        _sent_twice(uow, message_id, channel_id, msg.external_id, external_id)
+        return None
+    message_repo.adopt_external_id(uow.conn, message_id, channel_id, external_id, now)
+    if msg.external_id is None:
+        log.info("message %s recognised as %s from a status webhook", message_id, external_id)
+        outbox_repo.complete_message(uow.conn, message_id, now)
+    return message_id
+
+
+def _sent_twice(uow: UnitOfWork, message_id: int, channel_id: int, kept: str, other: str) -> None:
+    log.error("message %s reached the provider twice (%s kept, %s also accepted)", message_id, kept, other)
+    uow.emit("message.sent_twice", message_id=message_id, channel_id=channel_id, external_id=kept,
+             other_external_id=other)
+
+
+def _describe(outcome: Refused) -> str:
+    code = f"[{outcome.code}] " if outcome.code is not None else ""
+    return f"{code}{outcome.title}" + (f" ({outcome.details})" if outcome.details else "")
