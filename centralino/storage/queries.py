@@ -18,6 +18,7 @@ from centralino.storage.tables import (
     message_media,
     message_reactions,
     messages,
+    outbox,
     status_history,
 )
 
@@ -123,7 +124,18 @@ def list_messages(conn: Connection, conversation_id: int, *, limit: int, cursor:
         at_dt = datetime.fromisoformat(at)
         stmt = stmt.where(or_(m.sent_at < at_dt, and_(m.sent_at == at_dt, m.id < int(before_id))))
     rows = conn.execute(stmt.order_by(m.sent_at.desc(), m.id.desc()).limit(limit + 1)).mappings().all()
-    page = [dict(r) for r in rows[:limit]]
+    page = _decorate(conn, [dict(r) for r in rows[:limit]])
+    next_cursor = encode_cursor(page[-1]["sent_at"].isoformat(), page[-1]["id"]) if len(rows) > limit else None
+    return page, next_cursor
+
+
+def get_message(conn: Connection, message_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
+    return None if row is None else _decorate(conn, [dict(row)])[0]
+
+
+def _decorate(conn: Connection, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Media, status history, reactions and (outbound) the outbox row of each message."""
     ids = [int(r["id"]) for r in page]
     media = {int(r.message_id): dict(r._mapping) for r in conn.execute(
         select(message_media).where(message_media.c.message_id.in_(ids)))} if ids else {}
@@ -139,12 +151,22 @@ def list_messages(conn: Connection, conversation_id: int, *, limit: int, cursor:
         for x in conn.execute(select(r_.target_message_id, r_.emoji, r_.contact_id, r_.reacted_at)
                               .where(r_.target_message_id.in_(ids), r_.emoji != "")):
             reactions.setdefault(int(x.target_message_id), []).append(dict(x._mapping))
+    delivery = outbox_rows(conn, [int(r["id"]) for r in page if r["direction"] == "out"])
     for item in page:
         item["media"] = media.get(int(item["id"]))
         item["status_history"] = history.get(int(item["id"]), [])
         item["reactions"] = reactions.get(int(item["id"]), [])
-    next_cursor = encode_cursor(page[-1]["sent_at"].isoformat(), page[-1]["id"]) if len(rows) > limit else None
-    return page, next_cursor
+        item["delivery"] = delivery.get(int(item["id"]))
+    return page
+
+
+def outbox_rows(conn: Connection, message_ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not message_ids:
+        return {}
+    o = outbox.c
+    rows = conn.execute(select(o.message_id, o.state, o.attempts, o.next_attempt_at, o.last_error_code, o.last_error,
+                               o.completed_at).where(o.message_id.in_(message_ids))).mappings().all()
+    return {int(r["message_id"]): dict(r) for r in rows}
 
 
 def get_media(conn: Connection, message_id: int) -> dict[str, Any] | None:

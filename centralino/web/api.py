@@ -103,12 +103,15 @@ def list_messages(svc: Svc, request: Request, conversation_id: int, limit: Limit
         if queries.get_conversation(conn, conversation_id) is None:
             raise NotFound(f"no conversation {conversation_id}", field="conversation_id")
         items, next_cursor = queries.list_messages(conn, conversation_id, limit=limit, cursor=cursor)
-    for item in items:
-        media = item["media"]
-        if media is not None:
-            media["url"] = (str(request.url_for("download_media", message_id=item["id"]))
-                            if media["state"] == "stored" else None)
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": [with_media_link(request, item) for item in items], "next_cursor": next_cursor}
+
+
+def with_media_link(request: Request, item: dict[str, Any]) -> dict[str, Any]:
+    media = item["media"]
+    if media is not None:
+        media["url"] = (str(request.url_for("download_media", message_id=item["id"]))
+                        if media["state"] == "stored" else None)
+    return item
 
 
 @router.get("/messages/{message_id}/media", name="download_media", response_class=FileResponse)

@@ -68,6 +68,17 @@ class ReactionOut(BaseModel):
     reacted_at: datetime
 
 
+class DeliveryOut(BaseModel):
+    """Outbound only: where the send stands in the outbox (docs/outbound.md)."""
+
+    state: str  # queued | sending | unconfirmed | done | failed
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error_code: int | None
+    last_error: str | None
+    completed_at: datetime | None
+
+
 class MessageOut(BaseModel):
     id: int
     conversation_id: int
@@ -91,6 +102,11 @@ class MessageOut(BaseModel):
     media: MediaOut | None
     status_history: list[StatusOut]
     reactions: list[ReactionOut]
+    # Outbound: who queued it, when, when the provider accepted it, and the outbox row.
+    origin: str | None = None
+    queued_at: datetime | None = None
+    accepted_at: datetime | None = None
+    delivery: DeliveryOut | None = None
 
 
 class ChannelOut(BaseModel):
@@ -109,3 +125,25 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+class UploadOut(BaseModel):
+    id: int  # use as `media_id` in a media message
+    mime_type: str
+    size: int
+    sha256: str
+    filename: str | None
+    animated: bool
+    sendable_as: list[str]  # the message types this file may be sent as
+
+
+class ReadRequest(BaseModel):
+    message_id: int | None = None  # the customer's message to mark read (and every earlier one); default: latest
+
+
+class ReadReceiptOut(BaseModel):
+    request_id: int
+    conversation_id: int
+    message_id: int
+    state: str
+    already_queued: bool
