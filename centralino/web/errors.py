@@ -22,7 +22,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path"))
+        loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path", "header", "cookie"))
         err = CentralinoError(f"{loc or 'request'}: {first.get('msg', 'invalid')}", field=loc or None,
                               code="invalid_input", status=422)
         return error_response(err)
