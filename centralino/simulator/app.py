@@ -3,6 +3,10 @@
     sim = Simulator(SimulatorConfig.demo(webhook_url="http://127.0.0.1:8000/webhooks/whatsapp"))
     uvicorn.run(sim.app)                      # standalone: the app's lifespan starts and stops it
     parent.mount("/simulator", sim.app)       # embedded: call sim.start() / await sim.stop() yourself
+
+Arguments: `state` (shared SimulatorState, e.g. with pre-loaded media), `public_base` (the URL the app
+is reachable at, for media URLs), `clock` (wall-clock seconds; tests move it), `webhook_transport`
+(an httpx transport for the webhook POSTs, e.g. ASGITransport to deliver in-process).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
@@ -27,12 +32,14 @@ log = logging.getLogger(__name__)
 
 class Simulator:
     def __init__(self, config: SimulatorConfig | None = None, *, state: SimulatorState | None = None,
-                 public_base: str = "", clock: Callable[[], float] = time.time) -> None:
+                 public_base: str = "", clock: Callable[[], float] = time.time,
+                 webhook_transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config if config is not None else SimulatorConfig.demo()
         self.state = state if state is not None else SimulatorState()
         self.public_base = (public_base or self.config.public_url or "").rstrip("/")
         self.clock = clock
-        self.dispatcher = WebhookDispatcher(self.config.webhook_retry, concurrency=self.config.webhook_concurrency)
+        self.dispatcher = WebhookDispatcher(self.config.webhook_retry, concurrency=self.config.webhook_concurrency,
+                                            transport=webhook_transport)
         self.throughput = Throughput()
         self.pairs = PairRateLimiter(self.config.pair_rate)
         self._app: Starlette | None = None

@@ -72,6 +72,10 @@ class WebhookRetry:
     give_up_after: float = 7 * 24 * 3600.0  # Meta's 7 days; then dropped, logged and counted
     timeout: float = 10.0
 
+    def delay_after(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failed POST: doubling from first_delay, capped."""
+        return float(min(self.first_delay * 2 ** max(attempts - 1, 0), self.max_delay))
+
 
 @dataclass(frozen=True)
 class SimulatorConfig:

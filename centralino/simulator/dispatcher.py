@@ -62,8 +62,12 @@ class _Timer:
 
 
 class WebhookDispatcher:
-    def __init__(self, retry: WebhookRetry, *, concurrency: int = 16) -> None:
+    def __init__(self, retry: WebhookRetry, *, concurrency: int = 16,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """`transport`: how POSTs leave (default: the network); e.g. httpx.ASGITransport(app=product) to
+        deliver webhooks in-process to an app the simulator is embedded in."""
         self.retry = retry
+        self.transport = transport
         self.concurrency = concurrency
         self.log: deque[AttemptLog] = deque(maxlen=1000)
         self.delivered = 0
@@ -106,7 +110,7 @@ class WebhookDispatcher:
             return
         self._wake = asyncio.Event()
         self._semaphore = asyncio.Semaphore(self.concurrency)
-        self._client = httpx.AsyncClient(timeout=self.retry.timeout)
+        self._client = httpx.AsyncClient(timeout=self.retry.timeout, transport=self.transport)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="simulator-dispatcher")
         # Work for lanes queued before the start.
         for lane in list(self._lanes):
@@ -206,7 +210,7 @@ class WebhookDispatcher:
             log.warning("webhook to %s dropped after %d attempts over %.0f s", delivery.target.url,
                         delivery.attempts, waited)
             return
-        delay = min(self.retry.first_delay * 2 ** (delivery.attempts - 1), self.retry.max_delay)
+        delay = self.retry.delay_after(delivery.attempts)
         log.info("webhook to %s answered %s; retry %d in %.2f s", delivery.target.url, outcome,
                  delivery.attempts, delay)
         self._push(delivery, delay)

@@ -132,7 +132,7 @@ def describe(record: TemplateRecord, fields: list[str] | tuple[str, ...] = DEFAU
 def listing(sim: Simulator, waba_id: str, query: Mapping[str, str], url: URL) -> dict[str, Any]:
     """`GET /{waba}/message_templates` with fields, status/name/language/category filters and cursors."""
     fields = [f.strip() for f in query.get("fields", "").split(",") if f.strip()] or list(DEFAULT_FIELDS)
-    found = sim.state.templates_of(waba_id)
+    found = sim.state.templates_of(waba_id)  # in creation order
     if query.get("status"):
         wanted = {s.strip().upper() for s in query["status"].split(",")}
         found = [t for t in found if t.status in wanted]
@@ -142,7 +142,6 @@ def listing(sim: Simulator, waba_id: str, query: Mapping[str, str], url: URL) ->
         found = [t for t in found if t.language == query["language"]]
     if query.get("category"):
         found = [t for t in found if t.category == query["category"].upper()]
-    found.sort(key=lambda t: (t.created_at, t.id))
     try:
         limit = max(1, min(int(query.get("limit", 25)), 1000))
     except ValueError:

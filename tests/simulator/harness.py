@@ -95,6 +95,11 @@ class WebhookReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/whatsapp"
 
+    def clear(self) -> None:
+        with self._lock:
+            self.bodies.clear()
+            self.bad_signatures = self.fail_next = self.attempts = 0
+
     def payloads(self) -> list[dict[str, Any]]:
         with self._lock:
             return [json.loads(b) for b in self.bodies]

@@ -9,11 +9,17 @@ from centralino.channels.whatsapp.parser import parse_delivery
 from centralino.simulator import defaults
 from tests.simulator.harness import CUSTOMER, DISPLAY, PNID, WABA, message, wait_for
 
+LAST: list[str] = []  # id of the customer's last message in the current test
+
+
+def _with(sim, message_id: str):
+    return [p for p in sim.receiver.payloads()
+            if any(m["id"] == message_id for m in p["entry"][0]["changes"][0]["value"].get("messages", []))]
+
 
 def last_event(sim):
-    """The last inbound webhook, parsed by the product; and its raw message item."""
-    wait_for(lambda: sim.receiver.messages(), what="an inbound webhook")
-    payload = [p for p in sim.receiver.payloads() if "messages" in p["entry"][0]["changes"][0]["value"]][-1]
+    """The webhook of the customer's last message, parsed by the product; its raw message item and value."""
+    [payload] = wait_for(lambda: _with(sim, LAST[-1]), what="the customer's webhook")
     value = payload["entry"][0]["changes"][0]["value"]
     assert payload["entry"][0]["id"] == WABA and value["metadata"]["phone_number_id"] == PNID
     [event] = parse_delivery(payload)
@@ -21,15 +27,12 @@ def last_event(sim):
 
 
 def tap(sim, message_id: str, choice: str) -> None:
-    before = len(sim.receiver.messages())
-    sim.control("POST", f"/customers/{CUSTOMER}/tap", {"message_id": message_id, "id": choice})
-    wait_for(lambda: len(sim.receiver.messages()) > before, what="the tap's webhook")
+    LAST.append(sim.control("POST", f"/customers/{CUSTOMER}/tap", {"message_id": message_id, "id": choice})["id"])
 
 
 def say(sim, wa_id: str = CUSTOMER, **spec):
-    before = len(sim.receiver.messages())
     answer = sim.control("POST", f"/customers/{wa_id}/messages", spec)
-    wait_for(lambda: len(sim.receiver.messages()) > before, what="the customer's webhook")
+    LAST.append(answer["id"])
     return answer
 
 
@@ -41,7 +44,7 @@ def test_text_has_contacts_profile_and_the_customers_timestamp(sim):
     assert item["from"] == CUSTOMER and item["timestamp"] == "1790000000" and item["id"].startswith("wamid.")
     assert event.type.value == "text" and event.text == "Dov'è il mio ordine? è urgente"
     assert event.sender.name == "Giulia Bianchi" and int(event.timestamp.timestamp()) == 1790000000
-    assert b"\\u00e8" in sim.receiver.bodies[-1]  # escaped like Meta, and the signature still matched
+    assert any(b"\\u00e8" in body for body in sim.receiver.bodies)  # escaped like Meta, and the signature still matched
     assert sim.receiver.bad_signatures == 0
 
 

@@ -116,7 +116,7 @@ def test_failed_webhook_posts_are_retried_with_backoff_until_acknowledged(simula
     sim.receiver.fail_next = 3
     sim.customer_says()
     wait_for(lambda: sim.receiver.messages(), what="the inbound webhook after retries")
-    summary = sim.control("GET", "/webhooks")
+    summary = wait_for(lambda: (s := sim.control("GET", "/webhooks"))["delivered"] and s, what="the dispatcher's count")
     assert summary["failed_attempts"] == 3 and summary["delivered"] == 1 and summary["dropped"] == 0
     assert [a["outcome"] for a in summary["attempts"]] == ["500", "500", "500", "200"]
 
