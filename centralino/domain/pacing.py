@@ -101,12 +101,13 @@ def plan(items: Sequence[Due], now: float, horizon: float, pacer: RatePacer, spa
             at = spacer.earliest(item.recipient, at)
             if item.recipient in planned:
                 at = max(at, planned[item.recipient] + spacer.interval)
-        if at > now + horizon:
+        limit = now + horizon + 1e-6  # float slack: epoch seconds carry ~1e-7 s of rounding
+        if at > limit:
             if item.recipient is not None:
                 planned[item.recipient] = at
             out.append(Planned(item.id, at, send=False))
             continue
-        if pacer.peek(at) > now + horizon:
+        if pacer.peek(at) > limit:
             break
         slot = pacer.reserve(at)
         if item.recipient is not None:
