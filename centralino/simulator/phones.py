@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from centralino.simulator import views
-from centralino.simulator.customers import number_for
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -26,7 +25,9 @@ _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent /
 
 def page(sim: Simulator) -> Callable[[Request], Awaitable[Response]]:
     async def phones(request: Request) -> Response:
-        number = number_for(sim, request.query_params.get("number")) if sim.config.numbers else None
+        asked = request.query_params.get("number")
+        number = sim.number(asked) if asked else None
+        number = number or (sim.config.numbers[0] if sim.config.numbers else None)
         pnid = number.phone_number_id if number else None
         wa_id = request.query_params.get("customer") or next(iter(sim.state.customers), None)
         customer = sim.state.customers.get(wa_id) if wa_id else None

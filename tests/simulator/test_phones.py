@@ -36,6 +36,7 @@ def test_page_renders_customer_and_business_text_escaped(sim):
 def test_page_works_with_no_customers(sim):
     page = sim.http.get("/")
     assert page.status_code == 200 and "No customers yet" in page.text
+    assert sim.http.get("/", params={"number": "unknown", "customer": "123"}).status_code == 200
 
 
 def test_embedded_under_a_mount_with_explicit_start_and_stop():
