@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +28,12 @@ def seed(sim: Simulator) -> None:
     """The configured templates, APPROVED, in every WABA of the configured numbers."""
     for waba_id in dict.fromkeys(n.waba_id for n in sim.config.numbers):
         for spec in sim.config.templates:
-            add(sim, waba_id, dict(spec), status="APPROVED")
+            add(sim, waba_id, spec, status="APPROVED")
 
 
 def add(sim: Simulator, waba_id: str, body: Any, *, status: str = "PENDING") -> TemplateRecord:
-    """Validate like Meta and store; raises GraphError for a refused creation."""
-    draft = template_rules.validate_create(body)
+    """Validate like Meta and store (a copy); raises GraphError for a refused creation."""
+    draft = template_rules.validate_create(copy.deepcopy(body))
     if sim.state.find_template(waba_id, draft.name, draft.language) is not None:
         raise GraphError(100, f"Content in {draft.language} already exists for template {draft.name}.",
                          subcode=2388024, user_title="Content in this language already exists")
