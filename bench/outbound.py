@@ -272,10 +272,14 @@ class OutboundBench:
                "pair_violations_ours": ours,
                "rate_refusals_130429": int(after.get("refused", {}).get("130429", 0))
                - int(before.get("refused", {}).get("130429", 0)),
+               "simulator_received": int(after.get("accepted", 0)) - int(before.get("accepted", 0)),
+               "doubled": int(after.get("duplicates", {}).get("callback_data", 0))
+               - int(before.get("duplicates", {}).get("callback_data", 0)),
                "worker_cpu_cores": cpu["server"], "worker_peak_rss_mb": round(rss, 1)}
         say(f"  measured {measured:,.1f}/s over {res['span_s']}s = precision {res['precision']:.4f}; "
             f"accepted {len(acc)}/{count}; pair violations simulator {res['pair_violations_simulator']}, "
-            f"ours {ours}; 130429 refusals {res['rate_refusals_130429']}")
+            f"ours {ours}; 130429 refusals {res['rate_refusals_130429']}; simulator received "
+            f"{res['simulator_received']}, doubled {res['doubled']}")
         say(fmt_cpu(cpu, server="worker"))
         return res
 
@@ -358,7 +362,7 @@ class OutboundBench:
             "measured_per_s_80": r80["measured_per_s"], "measured_per_s_1000": r1000["measured_per_s"],
             "pair_violations": r80["pair_violations_simulator"] + r1000["pair_violations_simulator"],
             "pair_violations_ours": r80["pair_violations_ours"] + r1000["pair_violations_ours"],
-            "lost": kill["lost"], "doubled": kill["doubled"],
+            "lost": kill["lost"], "doubled": kill["doubled"] + r80["doubled"] + r1000["doubled"],
             "send_to_delivered_p50_ms": trip["p50_ms"], "send_to_delivered_p99_ms": trip["p99_ms"],
             "runs": {"rate_80": r80, "rate_1000": r1000, "kill": kill, "round_trip": trip},
             "settings": {"quick": a.quick, "duration_s": a.duration, "kill_messages": a.kill_messages,
