@@ -39,7 +39,7 @@ class Simulator:
         self.public_base = (public_base or self.config.public_url or "").rstrip("/")
         self.clock = clock
         self.dispatcher = WebhookDispatcher(self.config.webhook_retry, concurrency=self.config.webhook_concurrency,
-                                            transport=webhook_transport)
+                                            batch_max=self.config.webhook_batch_max, transport=webhook_transport)
         self.throughput = Throughput()
         self.pairs = PairRateLimiter(self.config.pair_rate)
         self._app: Starlette | None = None
@@ -105,7 +105,7 @@ class Simulator:
         """Sign and POST a webhook to the number's callback URL (queued on the dispatcher)."""
         body = payloads.encode(payload)
         if number.webhook_url:
-            self.dispatcher.post(WebhookTarget(number.webhook_url, number.app_secret), body, lane)
+            self.dispatcher.post(WebhookTarget(number.webhook_url, number.app_secret), body, lane, payload)
         return body
 
     def emit_to_waba(self, waba_id: str, payload: dict[str, Any]) -> bytes:

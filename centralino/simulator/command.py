@@ -28,6 +28,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     sim.add_argument("--pair-mode", choices=["strict", "burst", "record"], default="burst")
     sim.add_argument("--review-delay", type=float, default=1.0, help="seconds before a new template is reviewed")
     sim.add_argument("--unreachable", default="", help="comma-separated wa_ids that are not on WhatsApp")
+    sim.add_argument("--webhook-batch", type=int, default=1,
+                     help="merge queued webhooks into POSTs of up to N updates, like Meta under load")
     sim.add_argument("--public-url", help="where the simulator is reachable, for media URLs (default: per request)")
     sim.add_argument("--config", help="JSON file of SimulatorConfig fields (replaces the options above)")
     return sim  # type: ignore[no-any-return]
@@ -44,7 +46,7 @@ def build_config(args: argparse.Namespace) -> Any:
     return SimulatorConfig(
         numbers=(number,), delays=StatusDelays.parse(args.status_delays), mps=args.mps,
         pair_rate=PairRate(interval=args.pair_interval, mode=args.pair_mode),
-        template_review_delay=args.review_delay, public_url=args.public_url,
+        template_review_delay=args.review_delay, public_url=args.public_url, webhook_batch_max=args.webhook_batch,
         unreachable=frozenset(w.strip() for w in args.unreachable.split(",") if w.strip()),
         templates=d.DEMO_TEMPLATES if demo else (d.HELLO_WORLD,))
 

@@ -90,6 +90,7 @@ class SimulatorConfig:
     templates: tuple[Mapping[str, Any], ...] = (defaults.HELLO_WORLD,)  # seeded APPROVED in every WABA
     webhook_retry: WebhookRetry = field(default_factory=WebhookRetry)
     webhook_concurrency: int = 16
+    webhook_batch_max: int = 1  # > 1: updates that queue up are merged into POSTs of up to this many
     public_url: str | None = None  # where the simulator is reachable, for media URLs; None: from the request
 
     def number(self, phone_number_id: str) -> BusinessNumber | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from centralino.simulator import payloads
 from centralino.simulator.config import WebhookRetry
 from centralino.simulator.signing import sign
 
@@ -41,6 +42,7 @@ class Delivery:
     lane: str
     created: float = field(default_factory=time.monotonic)
     attempts: int = 0
+    payload: dict[str, Any] | None = None  # set: may be merged with its neighbours into one POST
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,14 @@ class _Timer:
 
 
 class WebhookDispatcher:
-    def __init__(self, retry: WebhookRetry, *, concurrency: int = 16,
+    def __init__(self, retry: WebhookRetry, *, concurrency: int = 16, batch_max: int = 1,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        """`transport`: how POSTs leave (default: the network); e.g. httpx.ASGITransport(app=product) to
+        """`batch_max` > 1: mergeable webhooks queue per callback URL, and whatever queued while the previous
+        POST was in flight goes out as one POST of up to `batch_max` (like Meta under load).
+        `transport`: how POSTs leave (default: the network); e.g. httpx.ASGITransport(app=product) to
         deliver webhooks in-process to an app the simulator is embedded in."""
         self.retry = retry
+        self.batch_max = batch_max
         self.transport = transport
         self.concurrency = concurrency
         self.log: deque[AttemptLog] = deque(maxlen=1000)
@@ -90,9 +95,12 @@ class WebhookDispatcher:
         heapq.heappush(self._timers, _Timer(time.monotonic() + max(delay, 0.0), next(self._seq), action=action))
         self._poke()
 
-    def post(self, target: WebhookTarget, body: bytes, lane: str) -> None:
-        """Queue a signed POST of exactly these bytes."""
-        self._push(Delivery(target, body, lane), 0.0)
+    def post(self, target: WebhookTarget, body: bytes, lane: str, payload: dict[str, Any] | None = None) -> None:
+        """Queue a signed POST of exactly these bytes (`payload`: their JSON, when they may be batched)."""
+        if self.batch_max > 1 and payload is not None:
+            self._push(Delivery(target, body, f"batch:{target.url}", payload=payload), 0.0)
+        else:
+            self._push(Delivery(target, body, lane), 0.0)
 
     @property
     def pending(self) -> int:
@@ -179,6 +187,8 @@ class WebhookDispatcher:
         try:
             while queue := self._lanes.get(lane):
                 delivery = queue.popleft()
+                if delivery.payload is not None and queue and self.batch_max > 1:
+                    delivery = self._merged(delivery, queue)
                 if not queue:
                     del self._lanes[lane]
                 assert self._semaphore is not None
@@ -186,6 +196,16 @@ class WebhookDispatcher:
                     await self._attempt(delivery)
         finally:
             self._busy.discard(lane)
+
+    def _merged(self, first: Delivery, queue: deque[Delivery]) -> Delivery:
+        group = [first]
+        while (queue and len(group) < self.batch_max and queue[0].payload is not None
+               and queue[0].target == first.target):
+            group.append(queue.popleft())
+        if len(group) == 1:
+            return first
+        merged = payloads.merge([d.payload for d in group if d.payload is not None])
+        return Delivery(first.target, payloads.encode(merged), first.lane, created=min(d.created for d in group))
 
     async def _attempt(self, delivery: Delivery) -> None:
         assert self._client is not None

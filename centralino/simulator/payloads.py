@@ -91,6 +91,31 @@ def pricing(category: str, pricing_type: str) -> dict[str, Any]:
             "category": category}
 
 
+def merge(envelopes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several `messages` webhooks as one POST, the way Meta batches under load: consecutive updates of
+    the same number and kind (statuses, or customer messages) share one `value`, in their order."""
+    entries: list[dict[str, Any]] = []
+    for envelope in envelopes:
+        for entry in envelope["entry"]:
+            for change in entry["changes"]:
+                value = change["value"]
+                kind = "statuses" if "statuses" in value else "messages"
+                last = entries[-1] if entries else None
+                last_value = last["changes"][-1]["value"] if last else None
+                if (last is not None and last_value is not None and last["id"] == entry["id"]
+                        and change["field"] == "messages" == last["changes"][-1]["field"]
+                        and last_value.get("metadata") == value.get("metadata") and kind in last_value
+                        and ("statuses" in last_value) == (kind == "statuses")):
+                    last_value[kind] = [*last_value[kind], *value.get(kind, [])]
+                    known = {c.get("wa_id") for c in last_value.get("contacts", [])}
+                    extra = [c for c in value.get("contacts", []) if c.get("wa_id") not in known]
+                    if extra:
+                        last_value["contacts"] = [*last_value.get("contacts", []), *extra]
+                else:
+                    entries.append({"id": entry["id"], "changes": [{"field": change["field"], "value": dict(value)}]})
+    return {"object": "whatsapp_business_account", "entry": entries}
+
+
 def encode(payload: dict[str, Any]) -> bytes:
     # Meta sends non-ASCII as \uXXXX escapes; the signature covers exactly these bytes.
     return json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode()

@@ -78,3 +78,46 @@ def test_signature_is_hmac_sha256_of_the_raw_body():
     assert sign(b"{}", "s") == "sha256=" + hmac.new(b"s", b"{}", hashlib.sha256).hexdigest()
     assert verify(b"{}", sign(b"{}", "s"), "s") and not verify(b"{} ", sign(b"{}", "s"), "s")
     assert not verify(b"{}", None, "s")
+
+
+def test_updates_that_queue_up_behind_a_post_are_merged_into_batches_in_order():
+    from centralino.simulator import payloads
+
+    posts: list[dict] = []
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        assert verify(request.content, request.headers["x-hub-signature-256"], "secret")
+        posts.append(json.loads(request.content))
+        if len(posts) == 1:
+            await release.wait()  # the product is slow: everything else queues meanwhile
+        return httpx.Response(200)
+
+    def status_update(n: int, pnid: str = "1") -> dict:
+        return payloads.envelope("10", pnid, "15550001", statuses=[payloads.status(f"wamid.{n}", "sent", "39", n)])
+
+    async def scenario() -> None:
+        dispatcher = WebhookDispatcher(WebhookRetry(), batch_max=40, transport=httpx.MockTransport(handler))
+        dispatcher.start()
+        first = status_update(0)
+        dispatcher.post(TARGET, payloads.encode(first), lane="1:39", payload=first)
+        while not posts:
+            await asyncio.sleep(0.001)
+        for n in range(1, 101):
+            update = status_update(n, pnid="1" if n <= 60 else "2")
+            dispatcher.post(TARGET, payloads.encode(update), lane=f"1:{n}", payload=update)
+        for _ in range(20):  # let the dispatcher's loop move them from its timers into the queue
+            await asyncio.sleep(0)
+        release.set()
+        while sum(len(v["statuses"]) for p in posts for e in p["entry"] for c in e["changes"]
+                  for v in [c["value"]]) < 101:
+            await asyncio.sleep(0.001)
+        await dispatcher.stop()
+
+    asyncio.run(scenario())
+    ids = [s["id"] for p in posts for e in p["entry"] for c in e["changes"] for s in c["value"]["statuses"]]
+    assert ids == [f"wamid.{n}" for n in range(101)]
+    assert len(posts) < 101 and all(sum(len(c["value"]["statuses"]) for e in p["entry"] for c in e["changes"]) <= 40
+                                    for p in posts)
+    numbers = [[c["value"]["metadata"]["phone_number_id"] for e in p["entry"] for c in e["changes"]] for p in posts]
+    assert ["1", "2"] in numbers  # one POST may carry two numbers' values, each in its own entry

@@ -128,3 +128,14 @@ def test_unreachable_webhook_url_is_retried_not_dropped(simulator):
     wait_for(lambda: sim.control("GET", "/webhooks")["failed_attempts"] >= 3, what="several attempts")
     summary = sim.control("GET", "/webhooks")
     assert summary["pending"] >= 1 and summary["dropped"] == 0 and summary["delivered"] == 0
+
+
+def test_batched_webhooks_keep_every_update_once_and_in_order(simulator):
+    sim = simulator(webhook_batch_max=50)
+    wamids = [sent_id(sim, message(to=f"+3934700000{i:02d}", kind="template", name="hello_world",
+                                   language={"code": "en_US"})) for i in range(20)]
+    wait_for(lambda: len(sim.receiver.statuses()) >= 60, what="60 statuses")
+    for wamid in wamids:
+        assert [s["status"] for s in sim.receiver.statuses(wamid)] == ["sent", "delivered", "read"]
+    events = [e for p in sim.receiver.payloads() for e in parse_delivery(p)]
+    assert len(events) == 60 and len(sim.receiver.payloads()) <= 60
