@@ -89,27 +89,18 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
     from centralino import demo
     from centralino.services import build_services
-    from centralino.web.app import create_app
 
     settings = _with_overrides(settings, args)
     if settings.mode is Mode.PRODUCTION:
         print("error: `centralino demo` does not run in production mode", file=sys.stderr)
         return 2
     services = build_services(settings)
-    created = demo.ensure_demo_channel(services.engine, services.box,
-                                       f"http://{settings.host}:{settings.port}/simulator")
-    state = demo.new_simulator_state()
-
-    async def traffic() -> None:
-        if created:
-            await demo.post_demo_traffic(f"http://{settings.host}:{settings.port}", state)
-
-    app = create_app(settings, services, after_start=[traffic])
-    demo.mount_simulator(app, settings, state)
-
-    print(f"\n  Centralino demo on http://{settings.host}:{settings.port}"
-          f"\n  API docs: http://{settings.host}:{settings.port}/docs  (token: {settings.api_token.get_secret_value()})"
-          f"\n  Webhook:  POST /webhooks/whatsapp  (app secret {demo.DEMO_APP_SECRET!r},"
+    app = demo.Demo(settings, services).build_app()
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"\n  Centralino demo on {base}"
+          f"\n  API docs:         {base}/docs  (token: {settings.api_token.get_secret_value()})"
+          f"\n  Customer phones:  {base}/simulator/  (the WhatsApp Cloud API simulator)"
+          f"\n  Webhook:          POST {base}/webhooks/whatsapp  (app secret {demo.DEMO_APP_SECRET!r},"
           f" verify token {demo.DEMO_VERIFY_TOKEN!r})\n", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0

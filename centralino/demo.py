@@ -1,39 +1,102 @@
-"""`centralino demo`: the service on embedded defaults with the built-in Graph API simulator and
-demo traffic that enters through the real, signed webhook path."""
+"""`centralino demo`: the service on embedded defaults with the WhatsApp Cloud API simulator mounted
+at /simulator, a channel wired to it, and customers chatting.
+
+Everything goes through the real paths: customers write through the simulator, which posts signed
+webhooks to /webhooks/whatsapp; replies are queued with the send use case, drained by the sender
+into the simulator's Graph API, and their statuses come back as webhooks.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from centralino.config import Settings
-from centralino.simulator import payloads as p
-from centralino.simulator.graph import SimulatorState, create_graph_app
+from centralino.domain.outbound import (
+    CallToAction,
+    Content,
+    ListMessage,
+    ListRow,
+    ListSection,
+    Location,
+    ReplyButton,
+    ReplyButtons,
+    Text,
+)
+from centralino.services import Services
+from centralino.simulator import Simulator, SimulatorConfig
+from centralino.simulator import customers as sim_customers
+from centralino.simulator.defaults import (
+    DEMO_ACCESS_TOKEN,
+    DEMO_APP_SECRET,
+    DEMO_DISPLAY,
+    DEMO_PNID,
+    DEMO_VERIFY_TOKEN,
+    DEMO_WABA,
+)
 from centralino.storage import channels as channel_repo
 from centralino.storage.channels import SecretBox
+from centralino.storage.tables import contact_identities, conversations, messages
+from centralino.web.app import CentralinoApp, create_app
 
 log = logging.getLogger(__name__)
 
-DEMO_WABA = "100000000000001"
-DEMO_PNID = "100000000000011"
-DEMO_DISPLAY = "15550001111"
-DEMO_APP_SECRET = "demo-app-secret"  # noqa: S105
-DEMO_VERIFY_TOKEN = "demo-verify-token"  # noqa: S105
-DEMO_ACCESS_TOKEN = "demo-access-token"  # noqa: S105
+__all__ = ["DEMO_APP_SECRET", "DEMO_VERIFY_TOKEN", "Demo", "ensure_demo_channel"]
 
-# A tiny valid PNG (1x1 px) standing in for a customer's photo.
-DEMO_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005fe02fea7d6a4"
-    "9d0000000049454e44ae426082"
+
+@dataclass(frozen=True)
+class Customer:
+    wa_id: str
+    name: str
+    writes: tuple[dict[str, Any], ...]  # what the customer sends first (simulator customer actions)
+
+
+CUSTOMERS = (
+    Customer("393471234567", "Giulia Bianchi", (
+        {"type": "text", "body": "Buongiorno, dov'è il mio ordine 4711?"},
+        {"type": "image", "caption": "Il pacco è arrivato danneggiato"},
+    )),
+    Customer("447700900123", "Marco Rossi", (
+        {"type": "text", "body": "Hi, I need to change my delivery address"},
+        {"type": "location", "latitude": 45.4642, "longitude": 9.19, "name": "Duomo di Milano",
+         "address": "Piazza del Duomo, Milano"},
+    )),
+    Customer("393331112222", "Sofia Ricci", (
+        {"type": "text", "body": "Ciao! A che ora apre il negozio di Milano sabato?"},
+    )),
 )
+
+
+def replies() -> dict[str, list[Content]]:
+    """What the business answers each customer (queued through the real send use case)."""
+    return {
+        "393471234567": [
+            Text("Buongiorno Giulia, ci dispiace per il pacco danneggiato. L'ordine 4711 è stato consegnato ieri."),
+            ReplyButtons("Preferisce un rimborso o una sostituzione?",
+                         (ReplyButton("refund", "Rimborso"), ReplyButton("replace", "Sostituzione"))),
+        ],
+        "447700900123": [
+            ListMessage("Sure, Marco. When should we deliver to the new address?", "Delivery slots",
+                        (ListSection((ListRow("tue-am", "Morning", "8:00-12:00"),
+                                      ListRow("tue-pm", "Afternoon", "14:00-18:00")), "Tomorrow"),
+                         ListSection((ListRow("wed-am", "Morning", "8:00-12:00"),), "Wednesday"))),
+        ],
+        "393331112222": [
+            Location(45.4654, 9.1866, "Centralino Store Milano", "Via Dante 7, Milano"),
+            CallToAction("Sabato apriamo alle 9:30. Orari e servizi del negozio:", "Orari",
+                         "https://example.com/negozi/milano"),
+        ],
+    }
+
+
+# The customer's choice once the business's interactive message has reached them.
+TAPS = {"393471234567": "replace"}
 
 
 def ensure_demo_channel(engine: Engine, box: SecretBox, simulator_url: str) -> bool:
@@ -50,42 +113,105 @@ def ensure_demo_channel(engine: Engine, box: SecretBox, simulator_url: str) -> b
     return True
 
 
-def demo_deliveries(state: SimulatorState) -> list[dict[str, Any]]:
-    now = int(time.time())
-    photo_id = state.add_media(DEMO_PNG, "image/png")
-    giulia, marco = "393471234567", "447700900123"
-    first = p.text(giulia, "Buongiorno, dov'\u00e8 il mio ordine 4711?", now - 300)
-    return [
-        p.envelope(DEMO_WABA, DEMO_PNID, DEMO_DISPLAY, contacts=[p.contact(giulia, "Giulia Bianchi")],
-                   messages=[first]),
-        p.envelope(DEMO_WABA, DEMO_PNID, DEMO_DISPLAY, contacts=[p.contact(giulia, "Giulia Bianchi")],
-                   messages=[p.media(giulia, "image", photo_id, "image/png",
-                                     hashlib.sha256(DEMO_PNG).hexdigest(), now - 240, caption="Il pacco danneggiato")]),
-        p.envelope(DEMO_WABA, DEMO_PNID, DEMO_DISPLAY, contacts=[p.contact(marco, "Marco Rossi")],
-                   messages=[p.text(marco, "Hi, I need to change my delivery address", now - 120),
-                             p.location(marco, 45.4642, 9.19, now - 100, name="Duomo di Milano",
-                                        address="Piazza del Duomo, Milano")]),
-    ]
+class Demo:
+    """The demo service: build the app, then serve it (uvicorn) on settings.host:settings.port."""
 
+    def __init__(self, settings: Settings, services: Services, *, wait_s: float = 30.0,
+                 sleep: Callable[[float], Any] = asyncio.sleep) -> None:
+        self.settings = settings
+        self.services = services
+        self.base = f"http://{settings.host}:{settings.port}"
+        self.wait_s = wait_s
+        self.sleep = sleep
+        self.simulator = Simulator(SimulatorConfig.demo(webhook_url=f"{self.base}/webhooks/whatsapp"),
+                                   public_base=f"{self.base}/simulator")
+        self.created = ensure_demo_channel(services.engine, services.box, f"{self.base}/simulator")
+        self.done = asyncio.Event()  # the scripted conversations have played (tests wait on it)
 
-async def post_demo_traffic(base_url: str, state: SimulatorState) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        for _ in range(50):  # wait for the server to listen
-            try:
-                await client.get("/healthz")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-        for payload in demo_deliveries(state):
-            body, headers = p.signed(payload, DEMO_APP_SECRET)
-            response = await client.post("/webhooks/whatsapp", content=body, headers=headers)
-            log.info("demo webhook -> %s", response.status_code)
+    def build_app(self) -> CentralinoApp:
+        app = create_app(self.settings, self.services, after_start=[self.run])
+        app.mount("/simulator", self.simulator.app)
+        return app
 
+    async def run(self) -> None:
+        self.simulator.start()
+        try:
+            if self.created:
+                await self.play()
+            else:
+                await asyncio.to_thread(self._remember_customers)
+            self.done.set()
+            await asyncio.Event().wait()  # keep the simulator until the service stops
+        finally:
+            await self.simulator.stop()
 
-def new_simulator_state() -> SimulatorState:
-    return SimulatorState(access_tokens={DEMO_ACCESS_TOKEN})
+    async def play(self) -> None:
+        await self._wait_until_listening()
+        for customer in CUSTOMERS:
+            for spec in customer.writes:
+                sim_customers.send(self.simulator, customer.wa_id, {**spec, "name": customer.name})
+        conversation_of = await self._wait_for_conversations([c.wa_id for c in CUSTOMERS])
+        sent: dict[str, list[int]] = {}
+        for wa_id, contents in replies().items():
+            for content in contents:
+                queued = await asyncio.to_thread(self.services.outbound.do_send, conversation_of[wa_id], content,
+                                                 origin="demo")
+                sent.setdefault(wa_id, []).append(queued.message_id)
+        for wa_id, choice in TAPS.items():
+            wamid = await self._wait_for_wamid(sent[wa_id][-1])
+            if wamid is not None:
+                sim_customers.tap(self.simulator, wa_id, wamid, choice)
+        log.info("demo: %d customers chatting; phones at %s/simulator/", len(CUSTOMERS), self.base)
 
+    async def _wait_until_listening(self) -> None:
+        # after_start hooks run before uvicorn binds its socket: webhooks posted now would be refused
+        async with httpx.AsyncClient(base_url=self.base, timeout=2) as client:
+            for _ in range(int(self.wait_s / 0.1)):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await self.sleep(0.1)
 
-def mount_simulator(app: FastAPI, settings: Settings, state: SimulatorState) -> None:
-    base = f"http://{settings.host}:{settings.port}/simulator"
-    app.mount("/simulator", create_graph_app(state, public_base=base))
+    async def _wait_for_conversations(self, wa_ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for _ in range(int(self.wait_s / 0.1)):
+            found = await asyncio.to_thread(self._conversations, wa_ids)
+            if len(found) == len(wa_ids):
+                return found
+            await self.sleep(0.1)
+        raise RuntimeError(f"demo: the customers' conversations did not appear (found {sorted(found)})")
+
+    def _conversations(self, wa_ids: list[str]) -> dict[str, int]:
+        with self.services.engine.connect() as conn:
+            rows = conn.execute(
+                select(contact_identities.c.value, conversations.c.id)
+                .join(conversations, conversations.c.contact_id == contact_identities.c.contact_id)
+                .where(contact_identities.c.value.in_(wa_ids), conversations.c.window_expires_at.is_not(None))
+            ).all()
+        return {str(r.value): int(r.id) for r in rows}
+
+    async def _wait_for_wamid(self, message_id: int) -> str | None:
+        # the pair rule spaces two messages to one customer 6 s apart: allow for it
+        for _ in range(int((self.wait_s + 10) / 0.1)):
+            with self.services.engine.connect() as conn:
+                wamid = conn.execute(select(messages.c.external_id).where(messages.c.id == message_id)).scalar()
+            if wamid:
+                return str(wamid)
+            await self.sleep(0.1)
+        log.warning("demo: message %s was not sent in time; skipping the customer's tap", message_id)
+        return None
+
+    def _remember_customers(self) -> None:
+        """A restarted demo keeps its database but the simulator starts empty: tell it who wrote when,
+        so replies inside the 24-hour window are accepted as Meta would."""
+        with self.services.engine.connect() as conn:
+            rows = conn.execute(
+                select(contact_identities.c.value, conversations.c.last_inbound_at)
+                .join(conversations, conversations.c.contact_id == contact_identities.c.contact_id)
+                .where(contact_identities.c.kind == "whatsapp", conversations.c.last_inbound_at.is_not(None))
+            ).all()
+        for wa_id, last_inbound in rows:
+            customer = sim_customers.ensure_customer(self.simulator, str(wa_id))
+            self.simulator.state.last_inbound[(DEMO_PNID, customer.wa_id)] = last_inbound.timestamp()

@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             for task in background:
                 task.cancel()
+            # let them finish their own clean-up (the demo stops its simulator) before the workers go
+            await asyncio.gather(*background, return_exceptions=True)
             await runtime.stop()
             for writer in writers.values():
                 await writer.stop()
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 svc.dispose()
 
     app = CentralinoApp(title="Centralino", version=__version__, lifespan=lifespan,
-                  description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
+                        description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
     errors.install(app)
     app.include_router(api.router)
     app.include_router(outbound.router)

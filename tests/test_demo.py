@@ -1,0 +1,96 @@
+"""`centralino demo` as a newcomer runs it: a real process, the simulator inside, customers chatting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TOKEN = {"Authorization": "Bearer demo-token"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def demo_process(cwd: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CENTRALINO_")},
+           "CENTRALINO_SENDER_PAIR_INTERVAL_S": "0"}  # no 6-second spacing between replies: a quicker test
+    log = (cwd / "demo.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "centralino.cli", "demo", "--port", str(port)], cwd=cwd, env=env,
+                            stdout=log, stderr=log)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+def wait_for(what: str, check: Callable[[], Any], cwd: Path, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not reached (last {last!r})\n{(cwd / 'demo.log').read_text()[-3000:]}")
+
+
+def test_demo_brings_up_customers_chatting_through_the_simulator_and_survives_a_restart(tmp_path):
+    port = free_port()
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=TOKEN, timeout=10)
+    with demo_process(tmp_path, port):
+        convs = wait_for("three conversations", lambda: (
+            (items := api.get("/api/v1/conversations").json()["items"]) and len(items) == 3 and items), tmp_path)
+        names = {c["contact_name"] for c in convs}
+        assert names == {"Giulia Bianchi", "Marco Rossi", "Sofia Ricci"}
+        assert all(c["window"]["is_open"] for c in convs)
+        giulia = next(c for c in convs if c["contact_name"] == "Giulia Bianchi")
+
+        def giulia_done() -> list[dict[str, Any]] | None:
+            items = api.get(f"/api/v1/conversations/{giulia['id']}/messages").json()["items"]
+            outs = [m for m in items if m["direction"] == "out"]
+            tapped = [m for m in items if m["direction"] == "in" and m["type"] == "interactive"]
+            return items if len(outs) == 2 and tapped and all(m["status"] == "read" for m in outs) else None
+
+        items = wait_for("Giulia's replies read and her button tapped", giulia_done, tmp_path)
+        tap = next(m for m in items if m["direction"] == "in" and m["type"] == "interactive")
+        assert tap["text"] == "Sostituzione"
+        assert any(m["type"] == "image" for m in items)  # her photo, downloaded from the simulator
+        page = httpx.get(f"http://127.0.0.1:{port}/simulator/", timeout=10)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+
+    # Same database, new process: the simulator starts empty but learns who wrote, so a reply inside
+    # the window is accepted as Meta would accept it.
+    with demo_process(tmp_path, port):
+        wait_for("the demo answering again", lambda: api.get("/healthz").status_code == 200, tmp_path)
+        assert len(api.get("/api/v1/conversations").json()["items"]) == 3  # nothing played twice
+        sent = api.post(f"/api/v1/conversations/{giulia['id']}/messages",
+                        json={"type": "text", "text": {"body": "La sostituzione parte domani."}})
+        assert sent.status_code == 202, sent.text
+        message_id = sent.json()["id"]
+        final = wait_for("the reply delivered after the restart", lambda: (
+            (m := api.get(f"/api/v1/messages/{message_id}").json())["status"] in ("delivered", "read") and m),
+            tmp_path)
+        assert final["error_code"] is None
