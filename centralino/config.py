@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # A send whose outcome is unknown (crash or timeout mid-call) waits this long for a status webhook
     # naming it before it is sent again.
     sender_reconcile_window_s: float = Field(default=60.0, gt=0)
-    sender_concurrency: int = Field(default=256, ge=1)
+    # Sends in flight at once per process: about rate x the Graph API's latency (1,000/s at ~100 ms).
+    sender_concurrency: int = Field(default=128, ge=1)
     # How long an attempt in flight (and a channel's sender lease) stays with its worker.
     outbox_lease_s: float = Field(default=60.0, gt=0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
 from centralino.domain.enums import DeliveryStatus
 from centralino.domain.status import resolve_status
@@ -163,3 +163,47 @@ def latest_inbound(conn: Connection, conversation_id: int) -> Any:
         .where(m_.conversation_id == conversation_id, m_.direction == "in", m_.external_id.is_not(None))
         .order_by(m_.sent_at.desc(), m_.id.desc()).limit(1)
     ).first()
+
+
+# --- many outbound messages at once (the sender records outcomes in batches) ------------------------------------
+
+def lock_many(conn: Connection, message_ids: list[int]) -> dict[int, Any]:
+    """The rows (id, channel, direction, external id, status), locked in id order so concurrent batches queue."""
+    if not message_ids:
+        return {}
+    rows = conn.execute(
+        select(m_.id, m_.channel_id, m_.direction, m_.external_id, m_.status)
+        .where(m_.id.in_(sorted(set(message_ids)))).order_by(m_.id).with_for_update()
+    ).all()
+    return {int(r.id): r for r in rows}
+
+
+def accept_many(conn: Connection, accepted: list[tuple[int, str]], now: datetime) -> None:
+    """(message id, provider id): record the id where none is yet, `accepted` from `queued`."""
+    if not accepted:
+        return
+    conn.execute(
+        update(messages).where(m_.id == bindparam("mid"), m_.external_id.is_(None))
+        .values(external_id=bindparam("xid")),
+        [{"mid": mid, "xid": xid} for mid, xid in accepted],
+    )
+    conn.execute(
+        update(messages).where(m_.id.in_([mid for mid, _ in accepted]))
+        .values(accepted_at=func.coalesce(m_.accepted_at, now),
+                status=case((m_.status == DeliveryStatus.QUEUED.value, DeliveryStatus.ACCEPTED.value),
+                            else_=m_.status))
+    )
+
+
+def link_statuses(conn: Connection, channel_id: int, external_ids: list[str]) -> set[int]:
+    """Attach statuses that arrived before we knew these provider ids; the messages that got some."""
+    s = status_history.c
+    found = conn.execute(
+        select(s.id, m_.id.label("mid")).join(messages, and_(m_.channel_id == s.channel_id,
+                                                             m_.external_id == s.external_id))
+        .where(s.channel_id == channel_id, s.external_id.in_(external_ids), s.message_id.is_(None))
+    ).all()
+    if found:
+        conn.execute(update(status_history).where(s.id == bindparam("sid")).values(message_id=bindparam("smid")),
+                     [{"sid": r.id, "smid": r.mid} for r in found])
+    return {int(r.mid) for r in found}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -89,20 +89,21 @@ def lock_due(conn: Connection, channel_id: int, until: datetime, limit: int) -> 
 
 
 def defer(conn: Connection, until: dict[int, datetime]) -> None:
-    for row_id, at in until.items():
-        conn.execute(update(outbox).where(o.id == row_id).values(next_attempt_at=at))
+    if until:
+        conn.execute(update(outbox).where(o.id == bindparam("rid")).values(next_attempt_at=bindparam("due")),
+                     [{"rid": row_id, "due": at} for row_id, at in until.items()])
 
 
 def start_attempts(conn: Connection, attempts: dict[int, tuple[str, datetime]], lease_until: datetime) -> list[Claimed]:
     """Commit attempts in flight: row id → (attempt id, slot). Returns what to send."""
-    for row_id, (attempt_id, at) in attempts.items():
-        conn.execute(
-            update(outbox).where(o.id == row_id, o.state == OutboxState.QUEUED.value)
-            .values(state=OutboxState.SENDING.value, attempt_id=attempt_id, attempt_started_at=at,
-                    claimed_until=lease_until, attempts=o.attempts + 1)
-        )
     if not attempts:
         return []
+    conn.execute(
+        update(outbox).where(o.id == bindparam("rid"), o.state == OutboxState.QUEUED.value)
+        .values(state=OutboxState.SENDING.value, attempt_id=bindparam("aid"),
+                attempt_started_at=bindparam("slot"), claimed_until=lease_until, attempts=o.attempts + 1),
+        [{"rid": row_id, "aid": aid, "slot": at} for row_id, (aid, at) in attempts.items()],
+    )
     rows = conn.execute(
         select(outbox, m.content, m.reply_to_external_id)
         .select_from(outbox.outerjoin(messages, m.id == o.message_id))
@@ -119,6 +120,15 @@ def start_attempts(conn: Connection, attempts: dict[int, tuple[str, datetime]], 
                 reply_to_external_id=r["reply_to_external_id"])
         for r in rows if r["attempt_id"] == attempts[int(r["id"])][0]
     ]
+
+
+def complete_messages(conn: Connection, message_ids: list[int], now: datetime) -> None:
+    if message_ids:
+        conn.execute(
+            update(outbox).where(o.message_id.in_(message_ids), o.state.in_([s.value for s in OPEN_STATES]))
+            .values(state=OutboxState.DONE.value, completed_at=now, claimed_until=None, reconcile_until=None,
+                    last_error=None)
+        )
 
 
 def recent_attempts(conn: Connection, channel_id: int, since: datetime) -> list[tuple[str, datetime]]:
@@ -145,11 +155,7 @@ def set_state(conn: Connection, row_id: int, state: OutboxState, **values: Any) 
 
 def complete_message(conn: Connection, message_id: int, now: datetime) -> None:
     """The message's send is done (accepted, or recognised from a status webhook)."""
-    conn.execute(
-        update(outbox).where(o.message_id == message_id, o.state.in_([s.value for s in OPEN_STATES]))
-        .values(state=OutboxState.DONE.value, completed_at=now, claimed_until=None, reconcile_until=None,
-                last_error=None)
-    )
+    complete_messages(conn, [message_id], now)
 
 
 def lapsed_attempts(conn: Connection, now: datetime, limit: int = 500) -> list[Any]:

@@ -11,6 +11,7 @@ import httpx
 
 from centralino.events.bus import Event
 from centralino.services import Services
+from centralino.workers.http_client import make_client
 from centralino.workers.media import MediaFetcher
 from centralino.workers.sender import OutboxSender
 
@@ -28,11 +29,8 @@ class WorkerRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._own_client = http_client is None
         settings = services.settings
-        # The pool must admit every concurrent send (plus media downloads), or sends queue for a connection.
-        self.http = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, connect=10.0),
-            limits=httpx.Limits(max_connections=settings.sender_concurrency + 32,
-                                max_keepalive_connections=settings.sender_concurrency + 32))
+        # Connections for every concurrent send plus media downloads, over small pools (http_client.py).
+        self.http = http_client or make_client(settings.sender_concurrency + 32)
         self.media = MediaFetcher(services.engine, services.directory, services.bus, settings.media_dir,
                                   self.http, max_attempts=settings.media_max_attempts)
         self.sender = OutboxSender(services.engine, services.directory, services.bus, self.http, settings)
