@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--display-number")
     add.add_argument("--graph-base-url")
     add.add_argument("--graph-version")
+    add.add_argument("--messages-per-second", type=float,
+                     help="this number's send rate (default CENTRALINO_SENDER_DEFAULT_MPS; Meta: 80, up to 1,000)")
     for secret in ("access-token", "app-secret", "verify-token"):
         add.add_argument(f"--{secret}-env", required=True, metavar="VAR",
                          help=f"name of the environment variable holding the {secret.replace('-', ' ')}")
@@ -163,7 +165,14 @@ def _channel(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: environment variable {var} (for {name}) is empty or unset", file=sys.stderr)
             return 2
         secrets[name] = value
-    config = {k: v for k, v in (("graph_base_url", args.graph_base_url), ("graph_version", args.graph_version)) if v}
+    # The channel keeps its own Graph API address and version: the installation's defaults when not given.
+    config: dict[str, Any] = {"graph_base_url": args.graph_base_url or settings.graph_base_url,
+                              "graph_version": args.graph_version or settings.graph_version}
+    if args.messages_per_second is not None:
+        if not 0 < args.messages_per_second <= 1000:
+            print("error: --messages-per-second must be more than 0 and at most 1000", file=sys.stderr)
+            return 2
+        config["messages_per_second"] = args.messages_per_second
     try:
         with services.engine.begin() as conn:
             channel_id = channel_repo.create(

@@ -40,3 +40,21 @@ def test_channel_add_reads_secrets_from_named_env_vars_and_never_prints_them(db_
     with engine.connect() as conn:
         raw = conn.exec_driver_sql("SELECT secrets FROM channels").scalar_one()
     assert b"sec-456" not in bytes(raw)
+
+
+def test_channel_add_stores_the_graph_defaults_and_its_send_rate(db_url, tmp_path):
+    import json
+
+    base = ["channel", "add-whatsapp", "--name", "Sales", "--waba-id", "1022", "--access-token-env", "T",
+            "--app-secret-env", "S", "--verify-token-env", "V"]
+    secrets = {"T": "t", "S": "s", "V": "v"}
+    assert run([*base, "--phone-number-id", "2001", "--messages-per-second", "250"], db_url, tmp_path,
+               CENTRALINO_GRAPH_VERSION="v24.0", **secrets).returncode == 0
+    refused = run([*base, "--phone-number-id", "2002", "--messages-per-second", "5000"], db_url, tmp_path, **secrets)
+    assert refused.returncode == 2 and "at most 1000" in refused.stderr
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        config = conn.exec_driver_sql("SELECT config FROM channels").scalar_one()
+    config = json.loads(config) if isinstance(config, str) else config
+    assert config == {"graph_base_url": "https://graph.facebook.com", "graph_version": "v24.0",
+                      "messages_per_second": 250.0}
