@@ -72,9 +72,12 @@ async def no_wait(_seconds: float) -> None:
 
 
 class MetaSide:
-    def __init__(self, services: Services, *, config: dict[str, Any] | None = None, **sim_config: Any) -> None:
+    def __init__(self, services: Services, *, config: dict[str, Any] | None = None, workers: bool = False,
+                 **sim_config: Any) -> None:
+        """`workers`: the service runs its own workers (real time); otherwise the test drives them
+        and the simulator and the sender share a fake clock."""
         self.services = services
-        self.app = Served(create_app(services.settings, services))
+        self.app = Served(create_app(services.settings.model_copy(update={"run_workers": workers}), services))
         number = BusinessNumber(phone_number_id=PNID, waba_id=WABA, display_phone_number="15550783881",
                                 access_token=ACCESS_TOKEN, app_secret=APP_SECRET,
                                 webhook_url=f"{self.app.url}/webhooks/whatsapp")
@@ -83,9 +86,10 @@ class MetaSide:
         # One fake clock for the simulator and our sender, so Meta's pair and rate limits judge the
         # sender's schedule, not how fast the test machine runs.
         self.clock = FakeClock()
-        self.sim = Simulator(SimulatorConfig(numbers=(number,), **options), clock=self.clock)
-        services.outbound = OutboundService(services.engine, services.directory, services.bus,
-                                            clock=lambda: datetime.fromtimestamp(self.clock(), UTC))
+        self.sim = Simulator(SimulatorConfig(numbers=(number,), **options), clock=time.time if workers else self.clock)
+        if not workers:
+            services.outbound = OutboundService(services.engine, services.directory, services.bus,
+                                                clock=lambda: datetime.fromtimestamp(self.clock(), UTC))
         self.served_sim = Served(self.sim.app)
         self.url = self.served_sim.url
         with services.engine.begin() as conn:
@@ -130,7 +134,8 @@ class MetaSide:
             return conn.execute(select(messages.c.id).where(messages.c.external_id == external_id)).first() is not None
 
     def settle(self, predicate: Callable[[], Any], what: str) -> Any:
-        """Apply whatever webhooks arrived until `predicate()` holds."""
+        """Apply whatever webhooks arrived until `predicate()` holds (the service's own workers, if it
+        runs them, may do it first)."""
         def check() -> Any:
             self.services.delivery_worker.drain()
             return predicate()
