@@ -198,7 +198,13 @@ class OutboxLedger:
                 outbox_repo.set_state(uow.conn, r["id"], OutboxState.UNCONFIRMED, claimed_until=None,
                                       reconcile_until=now + self.policy.reconcile_window,
                                       last_error=f"attempt {r['attempt_id']} lapsed mid-call: outcome unknown")
-            for r in outbox_repo.reconciliation_over(uow.conn, now):
+            over = outbox_repo.reconciliation_over(uow.conn, now)
+            # Webhooks already received but not applied yet may name these sends: wait for the
+            # inbound pipeline to catch up (e.g. a worker restarting with a backlog) before resending.
+            backlog = bool(over) and outbox_repo.inbound_backlog(uow.conn, now)
+            for r in over:
+                if backlog and r["external_id"] is None:
+                    continue
                 changed += 1
                 if r["external_id"] is not None:
                     outbox_repo.complete_message(uow.conn, r["message_id"], now)

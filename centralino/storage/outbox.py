@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.domain.sending import OPEN_STATES, OutboxKind, OutboxState
-from centralino.storage.tables import messages, outbox, sender_leases
+from centralino.storage.tables import messages, outbox, sender_leases, webhook_deliveries
 
 o = outbox.c
 m = messages.c
@@ -175,6 +175,14 @@ def reconciliation_over(conn: Connection, now: datetime, limit: int = 500) -> li
         .where(o.state == OutboxState.UNCONFIRMED.value, o.reconcile_until <= now)
         .order_by(o.id).limit(limit).with_for_update(of=outbox, skip_locked=True)
     ).mappings().all())
+
+
+def inbound_backlog(conn: Connection, received_by: datetime) -> bool:
+    """Whether webhook deliveries received by then are still waiting to be applied (a status naming an
+    unconfirmed send may be among them)."""
+    d = webhook_deliveries.c
+    return conn.execute(select(d.id).where(d.state == "pending", d.received_at <= received_by).limit(1)).first() \
+        is not None
 
 
 def for_messages(conn: Connection, message_ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -227,3 +227,18 @@ def test_read_receipts_complete_or_retry_without_reconciliation(services):
     [again] = claim_due(services, now + timedelta(minutes=1))
     ledger(services).do_record([AttemptResult(again, Accepted(None))], now)
     assert outbox_row(services)["state"] == "done"
+
+
+def test_no_resend_while_received_webhooks_are_still_unapplied(services):
+    message_id = queued_text(services)
+    now = datetime.now(UTC)
+    claim_due(services, now, lease=30)
+    ledger(services).do_sweep(now + timedelta(seconds=31))  # lapsed: unconfirmed
+    # Its `sent` status has been received but the inbound worker has not applied it yet.
+    store(services, status_delivery("wamid.BACKLOG", "sent", callback=callback_data(message_id)))
+    later = now + timedelta(hours=1)
+    assert ledger(services).do_sweep(later) == 0
+    assert outbox_row(services)["state"] == "unconfirmed" and claim_due(services, later) == []
+    services.delivery_worker.drain()
+    assert outbox_row(services)["state"] == "done"
+    assert message_row(services, message_id)["external_id"] == "wamid.BACKLOG"
