@@ -94,6 +94,10 @@ def test_every_content_type_is_accepted_by_the_graph_api(services, meta_side):
     assert reply.context_id == inbound["external_id"]
     assert at_meta[callback_data(queued["reaction"])].payload["reaction"]["message_id"] == inbound["external_id"]
     assert meta.stats()["duplicates"] == {"callback_data": 0, "bodies": 0}
+    # The files reached Meta byte for byte, sent by the media id Meta gave the upload.
+    for name, data in (("image", PNG), ("document", PDF), ("audio", OGG)):
+        media_id = at_meta[callback_data(queued[name])].payload[name]["id"]
+        assert meta.sim.state.media[media_id].content == data, name
 
 
 def test_a_permanent_refusal_fails_the_message_with_metas_code(services, meta_side):
