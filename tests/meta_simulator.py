@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import httpx
 import uvicorn
 
@@ -20,6 +21,7 @@ from centralino.services import Services
 from centralino.simulator import BusinessNumber, PairRate, Simulator, SimulatorConfig, StatusDelays
 from centralino.storage import channels as channel_repo
 from centralino.web.app import create_app
+from centralino.workers.http_client import make_graph_session
 from centralino.workers.sender import OutboxSender
 from tests.factories import ACCESS_TOKEN, APP_SECRET, PNID, VERIFY_TOKEN, WABA
 
@@ -104,8 +106,8 @@ class MetaSide:
         self.control = httpx.Client(base_url=f"{self.url}/_sim", timeout=10)
         self.api = httpx.Client(base_url=self.app.url, headers={"Authorization": "Bearer demo-token"}, timeout=10)
 
-    async def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+    async def _client(self) -> aiohttp.ClientSession:
+        return make_graph_session(16)  # the sender's own client, on this side's event loop
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return self.loop.run_until_complete(coro)
@@ -149,7 +151,7 @@ class MetaSide:
         assert self.control.post("/faults", json={"code": code, "mode": mode, "count": count}).status_code == 200
 
     def close(self) -> None:
-        self.run(self.http.aclose())
+        self.run(self.http.close())
         self.loop.close()
         self.control.close()
         self.api.close()

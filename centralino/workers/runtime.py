@@ -11,7 +11,7 @@ import httpx
 
 from centralino.events.bus import Event
 from centralino.services import Services
-from centralino.workers.http_client import make_client
+from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
 from centralino.workers.sender import OutboxSender
 
@@ -22,6 +22,8 @@ OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued")
 
 class WorkerRuntime:
     def __init__(self, services: Services, http_client: httpx.AsyncClient | None = None) -> None:
+        """Build it on the event loop that runs it (the Graph API session belongs to that loop).
+        `http_client`: the media downloads' client (by default one of our own)."""
         self.services = services
         self.wake = asyncio.Event()
         self.outbox_wake = asyncio.Event()
@@ -29,11 +31,12 @@ class WorkerRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._own_client = http_client is None
         settings = services.settings
-        # Connections for every concurrent send plus media downloads, over small pools (http_client.py).
-        self.http = http_client or make_client(settings.sender_concurrency + 32)
+        self.http = http_client or make_media_client()
+        # One connection per send in flight (the sender never has more than its concurrency out).
+        self.graph = make_graph_session(settings.sender_concurrency)
         self.media = MediaFetcher(services.engine, services.directory, services.bus, settings.media_dir,
                                   self.http, max_attempts=settings.media_max_attempts)
-        self.sender = OutboxSender(services.engine, services.directory, services.bus, self.http, settings)
+        self.sender = OutboxSender(services.engine, services.directory, services.bus, self.graph, settings)
 
     def notify(self, _count: int = 0) -> None:
         self.wake.set()
@@ -60,6 +63,7 @@ class WorkerRuntime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.graph.close()
         if self._own_client:
             await self.http.aclose()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any
+from typing import Any, cast
 
+import aiohttp
 import orjson
 
 from centralino.app.channel_directory import ChannelDirectory
@@ -114,13 +115,13 @@ class WhatsAppAdapter:
         except (payloads.MissingProviderMedia, ValueError) as exc:
             return Refused(Retry.PERMANENT, None, f"cannot build the message: {exc!r}")
         try:
-            return Accepted(await graph.send_message(channel, body, client))
+            return Accepted(await graph.send_message(channel, body, _session(client)))
         except graph.GraphError as exc:
             return _refused(exc)
 
     async def mark_read(self, channel: Channel, external_id: str, client: object) -> SendOutcome:
         try:
-            await graph.mark_read(channel, external_id, payloads.read_body(external_id), client)
+            await graph.mark_read(channel, external_id, payloads.read_body(external_id), _session(client))
         except graph.GraphError as exc:
             return _refused(exc)
         return Accepted(None)
@@ -128,9 +129,15 @@ class WhatsAppAdapter:
     async def upload_media(self, channel: Channel, content: bytes, mime_type: str, filename: str,
                            client: object) -> SendOutcome:
         try:
-            return Accepted(await graph.upload_media(channel, content, mime_type, filename, client))
+            return Accepted(await graph.upload_media(channel, content, mime_type, filename,
+                                                      _session(client)))
         except graph.GraphError as exc:
             return _refused(exc)
+
+
+def _session(client: object) -> aiohttp.ClientSession:
+    """Graph API calls go through the workers' aiohttp session (workers/http_client.py)."""
+    return cast(aiohttp.ClientSession, client)
 
 
 def _refused(exc: graph.GraphError) -> Refused:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
 from centralino.channels.whatsapp import graph
 from centralino.channels.whatsapp.errors import CODES, classify, describe, is_transient
@@ -54,14 +56,18 @@ def test_graph_errors_from_meta_shaped_answers() -> None:
 
 
 @pytest.mark.parametrize(("exc", "expected"), [
-    (httpx.ConnectError("refused"), Retry.TRANSIENT),  # nothing left: safe to retry
-    (httpx.ConnectTimeout("slow"), Retry.TRANSIENT),
-    (httpx.PoolTimeout("busy"), Retry.TRANSIENT),
-    (httpx.ReadTimeout("no answer"), Retry.UNCERTAIN),  # the request went out: Meta may have it
-    (httpx.WriteTimeout("half sent"), Retry.UNCERTAIN),
-    (httpx.RemoteProtocolError("dropped"), Retry.UNCERTAIN),
+    (aiohttp.ClientConnectorError(ConnectionKey("graph.test", 443, True, True, None, None, None),
+                                  OSError(111, "refused")), Retry.TRANSIENT),  # nothing left: safe to retry
+    (aiohttp.ConnectionTimeoutError("no pooled connection in time"), Retry.TRANSIENT),
+    (aiohttp.InvalidURL("graph.test"), Retry.TRANSIENT),
+    (TimeoutError(), Retry.UNCERTAIN),  # the total timeout: the request went out, Meta may have it
+    (aiohttp.SocketTimeoutError("no answer"), Retry.UNCERTAIN),
+    (aiohttp.ServerDisconnectedError(), Retry.UNCERTAIN),
+    (aiohttp.ClientOSError(104, "reset"), Retry.UNCERTAIN),
+    (aiohttp.ClientPayloadError("half an answer"), Retry.UNCERTAIN),
 ])
 def test_transport_failures_of_a_send_are_uncertain_once_the_request_may_have_left(exc, expected) -> None:
+    assert isinstance(exc, graph.TRANSPORT_ERRORS)
     assert graph._transport_error("send", exc, may_have_arrived=True).retry is expected
     # Uploads and read receipts are safe to repeat: never uncertain.
     assert graph._transport_error("upload", exc, may_have_arrived=False).retry is Retry.TRANSIENT
