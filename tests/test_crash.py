@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +16,7 @@ import pytest
 from centralino.storage.tables import events, messages, webhook_deliveries
 from tests.factories import signed_headers, text_delivery, whatsapp_channel
 from tests.helpers import count
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.processes import free_port
 
 
 def start(db_url: str, tmp_path: Path, port: int, workers: bool) -> subprocess.Popen[bytes]:

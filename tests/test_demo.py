@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,13 +13,10 @@ from typing import Any
 
 import httpx
 
+from tests import processes
+from tests.processes import free_port
+
 TOKEN = {"Authorization": "Bearer demo-token"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -44,17 +39,7 @@ def demo_process(cwd: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def wait_for(what: str, check: Callable[[], Any], cwd: Path, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not reached (last {last!r})\n{(cwd / 'demo.log').read_text()[-3000:]}")
+    return processes.wait_for(what, check, timeout, context=lambda: (cwd / "demo.log").read_text()[-3000:])
 
 
 def test_demo_brings_up_customers_chatting_through_the_simulator_and_survives_a_restart(tmp_path):

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +16,10 @@ import httpx
 
 from centralino.domain.outbound import Text
 from centralino.storage.tables import events, messages, outbox
+from tests import processes as processes_helper
 from tests.factories import ACCESS_TOKEN, APP_SECRET, PNID, WABA, whatsapp_channel
 from tests.helpers import count
-from tests.test_crash import free_port
+from tests.processes import free_port
 
 CUSTOMERS = 120
 
@@ -61,17 +61,7 @@ def processes(tmp_path: Path, env: dict[str, str]) -> Iterator[Processes]:
 
 
 def wait_for(what: str, check: Callable[[], Any], procs: Processes, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not reached (last {last!r})\n{procs.logs()}")
+    return processes_helper.wait_for(what, check, timeout, context=procs.logs)
 
 
 def test_a_worker_killed_mid_send_loses_and_doubles_nothing(db_url, tmp_path, services):
