@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     # How long an attempt in flight (and a channel's sender lease) stays with its worker.
     outbox_lease_s: float = Field(default=60.0, gt=0)
 
+    # Users and access (docs/access.md). A session ends this long after sign-in whatever happens, or
+    # after this long without a request (the idle timeout slides with use).
+    session_lifetime_s: float = Field(default=12 * 3600.0, gt=0)
+    session_idle_timeout_s: float = Field(default=2 * 3600.0, gt=0)
+    # The session cookie's Secure flag: unset = when the request came over https (behind a proxy, run
+    # uvicorn with --proxy-headers); true in production behind TLS termination that hides the scheme.
+    session_cookie_secure: bool | None = None
+    # Sign-in rate limit: this many failed sign-ins per email and IP address within the window -> 429.
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_window_s: float = Field(default=900.0, gt=0)
+    # argon2id cost (RFC 9106's second recommendation by default). Stored hashes made with other
+    # parameters are upgraded at their owner's next sign-in.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=8)
+
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""
         if self.mode in (Mode.DEMO, Mode.DEV):

@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import Engine, select
 
 from centralino.config import Settings
+from centralino.demo_access import ensure_demo_users
 from centralino.domain.outbound import (
     CallToAction,
     Content,
@@ -126,6 +127,7 @@ class Demo:
         self.simulator = Simulator(SimulatorConfig.demo(webhook_url=f"{self.base}/webhooks/whatsapp"),
                                    public_base=f"{self.base}/simulator")
         self.created = ensure_demo_channel(services.engine, services.box, f"{self.base}/simulator")
+        ensure_demo_users(services)  # after the channel: "Assistenza clienti" serves it
         self.done = asyncio.Event()  # the scripted conversations have played (tests wait on it)
 
     def build_app(self) -> CentralinoApp:

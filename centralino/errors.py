@@ -52,3 +52,14 @@ class NotFound(CentralinoError):
 class Conflict(CentralinoError):
     code = "conflict"
     status = 409
+
+
+class TooManyRequests(CentralinoError):
+    """Rendered with a Retry-After header (whole seconds)."""
+
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after_s = retry_after_s

@@ -7,9 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from centralino.app.admin import AdminService
+from centralino.app.auth import AccessPolicy, AuthService
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.inbound import InboundProcessor
 from centralino.app.outbound import OutboundService
+from centralino.app.passwords import Passwords
 from centralino.config import Settings
 from centralino.events.bus import EventBus
 from centralino.storage.channels import SecretBox
@@ -27,6 +30,8 @@ class Services:
     processor: InboundProcessor
     delivery_worker: DeliveryWorker
     outbound: OutboundService  # sending: do_send, do_mark_read (app/outbound.py)
+    auth: AuthService  # sign-in, sessions, CSRF, API tokens (app/auth.py)
+    admin: AdminService  # users, departments, API tokens (app/admin.py)
     extra: dict[str, object] = field(default_factory=dict)
 
     def dispose(self) -> None:
@@ -44,4 +49,11 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     worker = DeliveryWorker(engine, processor, batch=settings.worker_batch,
                             lease=timedelta(seconds=settings.delivery_lease_s))
     outbound = OutboundService(engine, directory, bus)
-    return Services(settings, engine, bus, box, directory, processor, worker, outbound)
+    passwords = Passwords(time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib)
+    policy = AccessPolicy(session_lifetime=timedelta(seconds=settings.session_lifetime_s),
+                          session_idle_timeout=timedelta(seconds=settings.session_idle_timeout_s),
+                          sign_in_max_failures=settings.sign_in_max_failures,
+                          sign_in_window=timedelta(seconds=settings.sign_in_window_s))
+    auth = AuthService(engine, passwords, bus, policy=policy, integration_token=settings.api_token.get_secret_value())
+    admin = AdminService(engine, passwords, bus)
+    return Services(settings, engine, bus, box, directory, processor, worker, outbound, auth, admin)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true
 
 from centralino.errors import InvalidInput
 from centralino.storage.tables import (
@@ -47,10 +47,17 @@ def identities_of(conn: Connection, contact_ids: list[int]) -> dict[int, list[di
     return found
 
 
-def list_contacts(conn: Connection, *, q: str | None, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]],
-                                                                                                str | None]:
+def _with_visible_conversation(visible: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    """Contacts are visible through a conversation the principal may see (storage/visibility.py)."""
+    if visible is None:
+        return true()
+    return contacts.c.id.in_(select(conversations.c.contact_id).where(visible))
+
+
+def list_contacts(conn: Connection, *, q: str | None, limit: int, cursor: str | None,
+                  visible: ColumnElement[bool] | None = None) -> tuple[list[dict[str, Any]], str | None]:
     c = contacts.c
-    stmt = select(contacts).where(c.merged_into_id.is_(None))
+    stmt = select(contacts).where(c.merged_into_id.is_(None), _with_visible_conversation(visible))
     if q:
         like = f"%{q.lower()}%"
         by_identity = select(contact_identities.c.contact_id).where(func.lower(contact_identities.c.value).like(like))
@@ -66,8 +73,9 @@ def list_contacts(conn: Connection, *, q: str | None, limit: int, cursor: str | 
     return page, encode_cursor(page[-1]["id"]) if len(rows) > limit else None
 
 
-def get_contact(conn: Connection, contact_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().first()
+def get_contact(conn: Connection, contact_id: int, visible: ColumnElement[bool] | None = None) -> dict[str, Any] | None:
+    row = conn.execute(select(contacts).where(contacts.c.id == contact_id, _with_visible_conversation(visible))
+                       ).mappings().first()
     if row is None:
         return None
     result = dict(row)
@@ -86,10 +94,14 @@ def _conversation_select() -> Any:
 
 
 def list_conversations(conn: Connection, *, channel_id: int | None, status: str | None, contact_id: int | None,
-                       limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+                       limit: int, cursor: str | None, visible: ColumnElement[bool] | None = None) -> tuple[
+                           list[dict[str, Any]], str | None]:
+    """`visible`: the principal's visibility condition (storage/visibility.py); None = everything."""
     cv = conversations.c
     activity = func.coalesce(cv.last_message_at, cv.created_at)
     stmt = _conversation_select()
+    if visible is not None:
+        stmt = stmt.where(visible)
     if channel_id is not None:
         stmt = stmt.where(cv.channel_id == channel_id)
     if status is not None:
@@ -109,8 +121,12 @@ def list_conversations(conn: Connection, *, channel_id: int | None, status: str 
     return page, next_cursor
 
 
-def get_conversation(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
-    row = conn.execute(_conversation_select().where(conversations.c.id == conversation_id)).mappings().first()
+def get_conversation(conn: Connection, conversation_id: int,
+                     visible: ColumnElement[bool] | None = None) -> dict[str, Any] | None:
+    stmt = _conversation_select().where(conversations.c.id == conversation_id)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    row = conn.execute(stmt).mappings().first()
     return None if row is None else dict(row)
 
 

@@ -77,8 +77,13 @@ conversations = Table(
     Column("window_expires_at", UTCDateTime),
     Column("last_message_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    # Access (docs/access.md): the agent it is assigned to, and the department it is routed to (null:
+    # the departments serving its channel). Forward references: users and departments are defined below.
+    Column("assignee_user_id", Id, ForeignKey("users.id")),
+    Column("department_id", Id, ForeignKey("departments.id")),
     UniqueConstraint("contact_id", "channel_id"),
     Index("ix_conversations_activity", "last_message_at"),
+    Index("ix_conversations_assignee", "assignee_user_id"),
 )
 
 messages = Table(
@@ -287,4 +292,101 @@ sender_leases = Table(
     Column("channel_id", Id, ForeignKey("channels.id"), primary_key=True),
     Column("holder", String(64), nullable=False),
     Column("lease_until", UTCDateTime, nullable=False),
+)
+
+# --- users and access (docs/access.md) ----------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-cased: unique case-insensitively
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # agent | supervisor | admin (domain/access.py Role)
+    Column("password_hash", String(300)),  # argon2id; null: cannot sign in with a password
+    Column("active", Boolean, nullable=False, default=True),
+    Column("language", String(8), nullable=False, default="it"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+department_members = Table(
+    "department_members",
+    metadata,
+    Column("department_id", Id, ForeignKey("departments.id"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Index("ix_department_members_user", "user_id"),
+)
+
+department_channels = Table(
+    "department_channels",
+    metadata,
+    # The channels a department serves: their conversations are the department's unless routed elsewhere.
+    Column("department_id", Id, ForeignKey("departments.id"), primary_key=True),
+    Column("channel_id", Id, ForeignKey("channels.id"), primary_key=True),
+    Index("ix_department_channels_channel", "channel_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie value; the value itself is never stored
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),  # absolute end; the idle timeout counts from last_seen_at
+    Column("user_agent", String(500)),
+    Column("ip", String(64)),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the token (shown once)
+    Column("prefix", String(16), nullable=False),  # the first characters, to recognise a token in lists
+    Column("owner_user_id", Id, ForeignKey("users.id"), nullable=False),  # the token acts as this user
+    Column("scopes", Json, nullable=False),  # ["read"] or ["read", "write"]
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    # Sign-in rate limiting across processes: failures per (email, ip) in a sliding window.
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_sign_in_attempts_key", "email", "ip", "at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_user_id", Id, ForeignKey("users.id")),
+    Column("actor", String(64), nullable=False),  # user:<id> | integration | anonymous
+    Column("action", String(64), nullable=False),  # auth.sign_in, user.created, …
+    Column("target_type", String(32)),
+    Column("target_id", String(64)),
+    Column("details", Json, nullable=False),
+    Column("ip", String(64)),
+    Index("ix_audit_log_at", "at"),
 )

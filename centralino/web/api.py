@@ -2,45 +2,31 @@
 
 from __future__ import annotations
 
-import hmac
 import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import FileResponse
 
+from centralino.app.visibility import check_message_visible
 from centralino.domain import window
-from centralino.errors import NotFound, Unauthenticated
+from centralino.errors import NotFound
 from centralino.services import Services
 from centralino.storage import queries
+from centralino.storage.visibility import visible_conversations
+from centralino.web.principal import CurrentPrincipal, current_principal, services
 from centralino.web.schemas import ChannelOut, ContactOut, ConversationOut, MessageOut, Page
-
-bearer = HTTPBearer(auto_error=False)
 
 # Served inline only when harmless; everything else is a download (never rendered by the browser).
 INLINE_SAFE = {"image/jpeg", "image/png", "image/webp", "image/gif", "video/mp4", "video/3gpp", "audio/aac",
                "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg"}
 
 
-def services(request: Request) -> Services:
-    svc: Services = request.app.state.services
-    return svc
-
-
-def require_token(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    if credentials is None:
-        raise Unauthenticated("an API token is required: Authorization: Bearer <token>", field="Authorization")
-    expected = services(request).settings.api_token.get_secret_value()
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise Unauthenticated("the API token is not valid", field="Authorization")
-
-
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
+# Every route needs a principal (web/principal.py); conversations, their messages and contacts are
+# filtered by what it may see (docs/access.md): outside its scope they do not exist.
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(current_principal)])
 Svc = Annotated[Services, Depends(services)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
@@ -52,17 +38,20 @@ def list_channels(svc: Svc) -> list[dict[str, Any]]:
 
 
 @router.get("/contacts", response_model=Page[ContactOut])
-def list_contacts(svc: Svc, q: str | None = None, limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
-    """Contacts, newest first; `q` searches names and identities (phone, wa_id, BSUID)."""
+def list_contacts(svc: Svc, principal: CurrentPrincipal, q: str | None = None, limit: Limit = 50,
+                  cursor: str | None = None) -> dict[str, Any]:
+    """Contacts, newest first; `q` searches names and identities (phone, wa_id, BSUID). Only contacts
+    with a conversation the caller may see."""
     with svc.engine.connect() as conn:
-        items, next_cursor = queries.list_contacts(conn, q=q, limit=limit, cursor=cursor)
+        items, next_cursor = queries.list_contacts(conn, q=q, limit=limit, cursor=cursor,
+                                                   visible=visible_conversations(principal))
     return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)
-def get_contact(svc: Svc, contact_id: int) -> dict[str, Any]:
+def get_contact(svc: Svc, principal: CurrentPrincipal, contact_id: int) -> dict[str, Any]:
     with svc.engine.connect() as conn:
-        found = queries.get_contact(conn, contact_id)
+        found = queries.get_contact(conn, contact_id, visible_conversations(principal))
     if found is None:
         raise NotFound(f"no contact {contact_id}", field="contact_id")
     return found
@@ -75,32 +64,33 @@ def _with_window(row: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 @router.get("/conversations", response_model=Page[ConversationOut])
 def list_conversations(
-    svc: Svc, channel_id: int | None = None, status: str | None = None, contact_id: int | None = None,
-    limit: Limit = 50, cursor: str | None = None,
+    svc: Svc, principal: CurrentPrincipal, channel_id: int | None = None, status: str | None = None,
+    contact_id: int | None = None, limit: Limit = 50, cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Conversations, most recent activity first, with the customer-service window state."""
+    """Conversations the caller may see, most recent activity first, with the customer-service window state."""
     with svc.engine.connect() as conn:
         items, next_cursor = queries.list_conversations(
-            conn, channel_id=channel_id, status=status, contact_id=contact_id, limit=limit, cursor=cursor)
+            conn, channel_id=channel_id, status=status, contact_id=contact_id, limit=limit, cursor=cursor,
+            visible=visible_conversations(principal))
     now = datetime.now(UTC)
     return {"items": [_with_window(r, now) for r in items], "next_cursor": next_cursor}
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
-def get_conversation(svc: Svc, conversation_id: int) -> dict[str, Any]:
+def get_conversation(svc: Svc, principal: CurrentPrincipal, conversation_id: int) -> dict[str, Any]:
     with svc.engine.connect() as conn:
-        found = queries.get_conversation(conn, conversation_id)
+        found = queries.get_conversation(conn, conversation_id, visible_conversations(principal))
     if found is None:
         raise NotFound(f"no conversation {conversation_id}", field="conversation_id")
     return _with_window(found, datetime.now(UTC))
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=Page[MessageOut])
-def list_messages(svc: Svc, request: Request, conversation_id: int, limit: Limit = 50,
+def list_messages(svc: Svc, principal: CurrentPrincipal, request: Request, conversation_id: int, limit: Limit = 50,
                   cursor: str | None = None) -> dict[str, Any]:
     """Messages newest first, with delivery status history, reactions and media links."""
     with svc.engine.connect() as conn:
-        if queries.get_conversation(conn, conversation_id) is None:
+        if queries.get_conversation(conn, conversation_id, visible_conversations(principal)) is None:
             raise NotFound(f"no conversation {conversation_id}", field="conversation_id")
         items, next_cursor = queries.list_messages(conn, conversation_id, limit=limit, cursor=cursor)
     return {"items": [with_media_link(request, item) for item in items], "next_cursor": next_cursor}
@@ -115,8 +105,9 @@ def with_media_link(request: Request, item: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/messages/{message_id}/media", name="download_media", response_class=FileResponse)
-def download_media(svc: Svc, message_id: int) -> FileResponse:
+def download_media(svc: Svc, principal: CurrentPrincipal, message_id: int) -> FileResponse:
     with svc.engine.connect() as conn:
+        check_message_visible(conn, principal, message_id)
         media = queries.get_media(conn, message_id)
     if media is None or media["state"] != "stored" or not media["storage_path"]:
         raise NotFound(f"message {message_id} has no stored media", field="message_id")

@@ -15,7 +15,7 @@ from centralino.channels.registry import ADAPTERS
 from centralino.config import Settings, get_settings
 from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
-from centralino.web import api, errors, outbound, webhooks
+from centralino.web import admin, api, auth, errors, outbound, webhooks
 from centralino.workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.install(app)
     app.include_router(api.router)
     app.include_router(outbound.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

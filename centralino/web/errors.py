@@ -6,12 +6,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse
 
-from centralino.errors import CentralinoError
+from centralino.errors import CentralinoError, TooManyRequests
 
 
 def error_response(exc: CentralinoError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
 
 
 def install(app: FastAPI) -> None:

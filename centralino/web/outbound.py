@@ -12,15 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, File, Header, Request, Response, UploadFile
 
 from centralino.app.uploads import UploadStore
+from centralino.app.visibility import check_conversation_visible, check_message_visible
 from centralino.domain.outbound_codec import parse_request
 from centralino.errors import NotFound
 from centralino.storage import queries
-from centralino.web.api import Svc, require_token, with_media_link
+from centralino.web.api import Svc, with_media_link
+from centralino.web.principal import CurrentPrincipal, current_principal
 from centralino.web.schemas import MessageOut, ReadReceiptOut, ReadRequest, UploadOut
 
-API_ORIGIN = "api"  # one API token today; per-client scopes arrive with API clients
-
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["sending"])
+# The caller's principal names the origin of what it sends (`api` for the configured integration token,
+# `agent:<id>`, `token:<id>`) and so scopes Idempotency-Keys; conversations outside its scope are 404.
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(current_principal)], tags=["sending"])
 
 
 def _example(summary: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +55,7 @@ EXAMPLES = {
 
 @router.post("/conversations/{conversation_id}/messages", status_code=202, response_model=MessageOut)
 def send_message(
-    svc: Svc, request: Request, response: Response, conversation_id: int,
+    svc: Svc, principal: CurrentPrincipal, request: Request, response: Response, conversation_id: int,
     payload: Annotated[Any, Body(openapi_examples=EXAMPLES)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
 ) -> dict[str, Any]:
@@ -61,35 +63,43 @@ def send_message(
 
     Free-form messages need the 24-hour window open (409 `window.closed` otherwise). With an
     `Idempotency-Key`, repeating the request returns the same message and sends once."""
+    with svc.engine.connect() as conn:
+        check_conversation_visible(conn, principal, conversation_id)
     send = parse_request(payload)
     queued = svc.outbound.do_send(conversation_id, send.content, reply_to=send.reply_to,
-                                  idempotency_key=idempotency_key, origin=API_ORIGIN)
+                                  idempotency_key=idempotency_key, origin=principal.origin)
     if queued.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return _message(svc, request, queued.message_id)
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut)
-def get_message(svc: Svc, request: Request, message_id: int) -> dict[str, Any]:
+def get_message(svc: Svc, principal: CurrentPrincipal, request: Request, message_id: int) -> dict[str, Any]:
+    with svc.engine.connect() as conn:
+        check_message_visible(conn, principal, message_id)
     return _message(svc, request, message_id)
 
 
 @router.post("/media", status_code=201, response_model=UploadOut)
-def upload_media(svc: Svc, file: Annotated[UploadFile, File(description="the file to send")]) -> dict[str, Any]:
+def upload_media(svc: Svc, principal: CurrentPrincipal,
+                 file: Annotated[UploadFile, File(description="the file to send")]) -> dict[str, Any]:
     """Store a file to send; use the returned `id` as `media_id` in image/video/audio/document/sticker
     messages. Type and size are checked against what WhatsApp accepts (422 otherwise)."""
     stored = UploadStore(svc.engine, svc.settings.media_dir).do_store(
-        file.file, filename=file.filename, declared_mime=file.content_type, origin=API_ORIGIN)
+        file.file, filename=file.filename, declared_mime=file.content_type, origin=principal.origin)
     return {"id": stored.id, "mime_type": stored.mime_type, "size": stored.size, "sha256": stored.sha256,
             "filename": stored.filename, "animated": stored.animated,
             "sendable_as": [k.value for k in stored.sendable_as]}
 
 
 @router.post("/conversations/{conversation_id}/read", status_code=202, response_model=ReadReceiptOut)
-def mark_read(svc: Svc, conversation_id: int, body: ReadRequest | None = None) -> dict[str, Any]:
+def mark_read(svc: Svc, principal: CurrentPrincipal, conversation_id: int,
+              body: ReadRequest | None = None) -> dict[str, Any]:
     """Queue a read receipt (blue ticks) for a customer's message, default their latest; WhatsApp marks
     the earlier ones read too. Asking again while one is pending returns the pending one."""
-    queued = svc.outbound.do_mark_read(conversation_id, body.message_id if body else None, origin=API_ORIGIN)
+    with svc.engine.connect() as conn:
+        check_conversation_visible(conn, principal, conversation_id)
+    queued = svc.outbound.do_mark_read(conversation_id, body.message_id if body else None, origin=principal.origin)
     return {"request_id": queued.request_id, "conversation_id": queued.conversation_id,
             "message_id": queued.message_id, "state": "queued", "already_queued": queued.already_queued}
 
