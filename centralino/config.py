@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Outbound sending (docs/outbound.md). Messages per second per number; a channel's own
     # `messages_per_second` (config) overrides it. Meta: 80 by default, up to 1,000 when upgraded.
     sender_default_mps: float = Field(default=80.0, gt=0, le=1000)
+    # Sends are paced this fraction below a number's limit: requests that leave on time can still reach
+    # Meta bunched up (network, the provider's own queues), and Meta counts arrivals (130429 above it).
+    sender_rate_margin: float = Field(default=0.02, ge=0, lt=0.5)
     # At most one message per this many seconds to the same customer (Meta's pair rate limit); 0 = off.
     sender_pair_interval_s: float = Field(default=6.0, ge=0)
     sender_max_attempts: int = Field(default=8, ge=1)

@@ -6,6 +6,7 @@ the sender can run on the wall clock and the tests on a fake one.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,37 @@ class RatePacer:
     def pause_until(self, until: float) -> None:
         """No slot before `until` (the provider said the number's rate was exceeded)."""
         self._next = max(self._next, until)
+
+
+class SendWindow:
+    """At most `limit` sends in any `period` seconds, counted when they actually go out: the
+    provider's own rule (Meta counts a number's messages per second), applied on our side.
+
+    Rate slots are 1/rate apart, but a send can only go out once the event loop gets to it: after a
+    stall the late slots would all leave together, and the provider, counting arrivals, would see
+    more than its limit in one second (130429). Counted at dispatch, such a catch-up never puts more
+    than `limit` sends in one period; it costs nothing while the slots are kept."""
+
+    def __init__(self, limit: int, period: float = 1.0) -> None:
+        if limit < 1 or not period > 0:
+            raise ValueError("limit must be at least 1 and period positive")
+        self.period = period
+        self._sent: deque[float] = deque(maxlen=limit)
+
+    @property
+    def limit(self) -> int:
+        limit = self._sent.maxlen
+        assert limit is not None
+        return limit
+
+    def earliest(self, at: float) -> float:
+        """The earliest moment from `at` on when one more send keeps the limit."""
+        if len(self._sent) < self.limit:
+            return at
+        return max(at, self._sent[0] + self.period)
+
+    def record(self, at: float) -> None:
+        self._sent.append(at)
 
 
 class PairSpacer:

@@ -30,7 +30,7 @@ from centralino.channels.registry import adapter
 from centralino.config import Settings
 from centralino.domain.outbound import uploads
 from centralino.domain.outbound_codec import parse_content
-from centralino.domain.pacing import Due, PairSpacer, RatePacer, plan
+from centralino.domain.pacing import Due, PairSpacer, RatePacer, SendWindow, plan
 from centralino.domain.sending import (
     Accepted,
     OutboundJob,
@@ -78,6 +78,7 @@ class OutboxSender:
             reconcile_window=timedelta(seconds=settings.sender_reconcile_window_s)), jitter)
         self.pacers: dict[int, RatePacer] = {}
         self.spacers: dict[int, PairSpacer] = {}
+        self.windows: dict[int, SendWindow] = {}
         self._plan_lock = threading.Lock()  # planning runs in a worker thread, outcomes adjust pacers here
         self._semaphore = asyncio.Semaphore(settings.sender_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -178,6 +179,9 @@ class OutboxSender:
             with self._plan_lock:
                 pacer = self.pacers.setdefault(channel_id, RatePacer(rate))
                 pacer.rate = rate
+                window = self.windows.get(channel_id)
+                if window is None or window.limit != max(1, int(rate)):
+                    self.windows[channel_id] = SendWindow(max(1, int(rate)))
                 spacer = self.spacers.setdefault(channel_id, PairSpacer(self._pair_interval(channel_id)))
                 spacer.interval = self._pair_interval(channel_id)
                 spacer.forget_before(now)
@@ -199,13 +203,16 @@ class OutboxSender:
             outbox_repo.release_leases(conn, self.holder)
 
     def _rate(self, channel_id: int) -> float:
+        """The rate the number is paced at: its limit less the margin kept for the way to the provider
+        (CENTRALINO_SENDER_RATE_MARGIN: requests sent on time can still arrive bunched up)."""
         channel = self.directory.by_id(channel_id)
         configured = channel.config.get("messages_per_second") if channel is not None else None
         try:
             rate = float(configured) if configured is not None else self.settings.sender_default_mps
         except (TypeError, ValueError):
             rate = self.settings.sender_default_mps
-        return min(MAX_MPS, rate) if rate > 0 else self.settings.sender_default_mps
+        limit = min(MAX_MPS, rate) if rate > 0 else self.settings.sender_default_mps
+        return limit * (1.0 - self.settings.sender_rate_margin)
 
     def _pair_interval(self, channel_id: int) -> float:
         channel = self.directory.by_id(channel_id)
@@ -218,15 +225,32 @@ class OutboxSender:
     # --- sending (event loop) -------------------------------------------------------------------------------
 
     async def _send(self, claim: Claimed) -> None:
-        wait = claim.at.timestamp() - self.clock()
+        slot = claim.at.timestamp()
+        wait = slot - self.clock()
         if wait > 0:
             await self.sleep(wait)
         async with self._semaphore:
+            await self._dispatch_turn(claim, slot)
             outcome = await self._attempt(claim)
         self._adjust_pacing(claim, outcome)
         self._results.append(AttemptResult(claim, outcome))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
+
+    async def _dispatch_turn(self, claim: Claimed, slot: float) -> None:
+        """Wait, if need be, until the send keeps the number's limit counted at dispatch (a late loop
+        catching up on past slots must not burst), and note when the customer was actually messaged."""
+        at = max(slot, self.clock())
+        window = self.windows.get(claim.channel_id)
+        if window is not None:
+            ready = window.earliest(at)
+            if ready > at:
+                await self.sleep(ready - at)
+                at = max(ready, self.clock())
+            window.record(at)
+        if claim.kind == OutboxKind.MESSAGE.value and claim.channel_id in self.spacers and at > slot:
+            with self._plan_lock:  # later sends to this customer are spaced from when this one left
+                self.spacers[claim.channel_id].record(f"{claim.recipient_kind}:{claim.recipient}", at)
 
     async def _attempt(self, claim: Claimed) -> SendOutcome:
         channel = self.directory.by_id(claim.channel_id)

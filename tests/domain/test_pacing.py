@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from centralino.domain.pacing import Due, PairSpacer, RatePacer, backoff, plan
+from centralino.domain.pacing import Due, PairSpacer, RatePacer, SendWindow, backoff, plan
 
 
 def test_rate_slots_are_exactly_one_interval_apart_without_drift() -> None:
@@ -92,3 +92,29 @@ def test_backoff_grows_exponentially_is_capped_and_jittered() -> None:
     assert backoff(20, 2.0, 300.0, 1.0) == 300.0
     assert backoff(3, 2.0, 300.0, 0.0) == 4.0  # half the step at the lowest jitter
     assert 4.0 <= backoff(3, 2.0, 300.0, 0.37) <= 8.0
+
+
+def test_the_send_window_holds_a_catch_up_burst_to_the_limit_per_period() -> None:
+    window = SendWindow(limit=4, period=1.0)
+    # Slots 0.25 s apart, the event loop stalled until 0.8: the four late sends may all go at 0.8 ...
+    for slot in (0.0, 0.25, 0.5, 0.75):
+        at = window.earliest(max(slot, 0.8))
+        assert at == pytest.approx(0.8)
+        window.record(at)
+    # ... but the next (slot 1.0) only once the first of them is a period old.
+    assert window.earliest(1.0) == pytest.approx(1.8)
+    window.record(1.8)
+    assert window.earliest(1.9) == pytest.approx(1.9)  # three of the burst are a period old by then
+
+
+def test_the_send_window_costs_nothing_while_slots_are_kept() -> None:
+    window, pacer = SendWindow(limit=10), RatePacer(10)
+    for _ in range(50):
+        slot = pacer.reserve(0.0)
+        assert window.earliest(slot) == pytest.approx(slot)
+        window.record(slot)
+
+
+def test_the_send_window_needs_a_limit() -> None:
+    with pytest.raises(ValueError):
+        SendWindow(limit=0)

@@ -153,7 +153,7 @@ def test_the_rate_gives_slots_exactly_one_interval_apart(services, meta_side):
         services.outbound.do_send(conversation_id, Text("hello"))
     clock = meta.clock
     start = clock.now
-    sender = meta.sender(clock)
+    sender = meta.sender(clock, sender_rate_margin=0.0)
     meta.run(sender.drain())  # at most rate * horizon (+1) slots fit this round
     started = sorted(r["attempt_started_at"].timestamp() - start for r in rows(services, outbox)
                      if r["attempt_started_at"] is not None)
@@ -164,6 +164,17 @@ def test_the_rate_gives_slots_exactly_one_interval_apart(services, meta_side):
     meta.run(sender.drain())
     assert count(services, outbox, outbox.c.state == "done") == 6
     assert meta.stats()["rate_violations"] == 0
+
+
+def test_the_rate_keeps_its_margin_below_the_numbers_limit(services, meta_side):
+    meta = meta_side(config={"messages_per_second": 4})
+    for i in range(3):
+        services.outbound.do_send(meta.customer_writes(f"3934712400{i:02d}"), Text("hello"))
+    start = meta.clock.now
+    meta.run(meta.sender(meta.clock, sender_rate_margin=0.2).drain())
+    started = sorted(r["attempt_started_at"].timestamp() - start for r in rows(services, outbox))
+    # 4/s less 20%: one every 1/3.2 s.
+    assert [b - a for a, b in itertools.pairwise(started)] == pytest.approx([0.3125, 0.3125], abs=1e-3)
 
 
 def test_the_same_customer_gets_one_message_per_interval_the_rest_wait(services, meta_side):
