@@ -243,8 +243,9 @@ class BatchApplier:
             else:
                 uow.emit("message.status_unmatched", channel_id=key[0], external_id=row.external_id,
                          status=row.raw_status)
+        applied = message_repo.apply_statuses_many(uow.conn, touched)
         for message_id, channel_id in sorted(touched.items()):
-            before, after, error_code = message_repo.apply_statuses(uow.conn, message_id)
+            before, after, error_code = applied[message_id]
             if before is not after:
                 uow.emit("message.status_changed", message_id=message_id, channel_id=channel_id, status=after.value,
                          previous=before.value, error_code=error_code if after is DeliveryStatus.FAILED else None)

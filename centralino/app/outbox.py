@@ -100,10 +100,11 @@ class OutboxLedger:
         for channel_id, wamids in by_channel.items():
             with_history |= message_repo.link_statuses(conn, channel_id, wamids)
             bulk.link_late_arrivals(conn, channel_id, wamids)  # replies and reactions that came first
+        applied = message_repo.apply_statuses_many(conn, with_history)
         for mid, result in sorted(batch.items()):
             before = DeliveryStatus(locked[mid].status)
-            if mid in with_history:
-                _, after, code = message_repo.apply_statuses(conn, mid)
+            if mid in applied:
+                _, after, code = applied[mid]
             else:
                 after, code = (DeliveryStatus.ACCEPTED if before is DeliveryStatus.QUEUED else before), None
             if after is not before:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +114,44 @@ def apply_statuses(conn: Connection, message_id: int) -> tuple[DeliveryStatus, D
                       error_details=failure.error_details)
     conn.execute(update(messages).where(m.id == message_id).values(values))
     return current, after, failure.error_code if failure is not None else None
+
+
+def apply_statuses_many(conn: Connection, message_ids: Iterable[int]
+                        ) -> dict[int, tuple[DeliveryStatus, DeliveryStatus, int | None]]:
+    """`apply_statuses` for many messages in three statements (the inbound pipeline applies a few
+    thousand status updates a second at full send rate). Message id → (before, after, failure code)."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return {}
+    m, s = messages.c, status_history.c
+    current = {int(r.id): DeliveryStatus(r.status)
+               for r in conn.execute(select(m.id, m.status).where(m.id.in_(ids)))}
+    history: dict[int, list[Any]] = {}
+    for h in conn.execute(select(s.message_id, s.status, s.error_code, s.error_title, s.error_details)
+                          .where(s.message_id.in_(ids))):
+        history.setdefault(int(h.message_id), []).append(h)
+    result: dict[int, tuple[DeliveryStatus, DeliveryStatus, int | None]] = {}
+    changes: list[dict[str, Any]] = []
+    for mid, before in current.items():
+        seen = history.get(mid, [])
+        after = resolve_status((DeliveryStatus(h.status) for h in seen), before)
+        failure = next((h for h in seen if h.status == DeliveryStatus.FAILED.value), None)
+        result[mid] = (before, after, failure.error_code if failure is not None else None)
+        if after is not before or failure is not None:
+            changes.append({"mid": mid, "st": after.value,
+                            "code": failure.error_code if failure is not None else None,
+                            "title": failure.error_title if failure is not None else None,
+                            "details": failure.error_details if failure is not None else None,
+                            "failed": failure is not None})
+    plain = [c for c in changes if not c["failed"]]
+    failed = [c for c in changes if c["failed"]]
+    if plain:
+        conn.execute(update(messages).where(m.id == bindparam("mid")).values(status=bindparam("st")), plain)
+    if failed:
+        conn.execute(update(messages).where(m.id == bindparam("mid"))
+                     .values(status=bindparam("st"), error_code=bindparam("code"), error_title=bindparam("title"),
+                             error_details=bindparam("details")), failed)
+    return result
 
 
 def lock(conn: Connection, message_id: int) -> Any:
