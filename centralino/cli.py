@@ -113,11 +113,13 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     app = demo.Demo(settings, services).build_app()
     base = f"http://{settings.host}:{settings.port}"
     print(f"\n  Centralino demo on {base}"
+          f"\n  Agent desktop:    {base}/desk/  (sign in with one of the people below)"
           f"\n  API docs:         {base}/docs  (token: {settings.api_token.get_secret_value()})"
           f"\n  Customer phones:  {base}/simulator/  (the WhatsApp Cloud API simulator)"
           f"\n  Webhook:          POST {base}/webhooks/whatsapp  (app secret {demo.DEMO_APP_SECRET!r},"
           f" verify token {demo.DEMO_VERIFY_TOKEN!r})"
-          f"\n  Sign in:          POST {base}/api/v1/auth/sign-in  (docs/access.md) as\n{credentials_text()}\n",
+          f"\n  People (email, password; the API signs in at POST {base}/api/v1/auth/sign-in):"
+          f"\n{credentials_text()}\n",
           flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from centralino.app.admin import AdminService
 from centralino.app.auth import AccessPolicy, AuthService
 from centralino.app.channel_directory import ChannelDirectory
+from centralino.app.desk import DeskActions
 from centralino.app.inbound import InboundProcessor
 from centralino.app.outbound import OutboundService
 from centralino.app.passwords import Passwords
@@ -32,6 +33,7 @@ class Services:
     outbound: OutboundService  # sending: do_send, do_mark_read (app/outbound.py)
     auth: AuthService  # sign-in, sessions, CSRF, API tokens (app/auth.py)
     admin: AdminService  # users, departments, API tokens (app/admin.py)
+    desk: DeskActions  # notes, assignment, resolve/reopen, contact names (app/desk.py)
     extra: dict[str, object] = field(default_factory=dict)
 
     def dispose(self) -> None:
@@ -56,4 +58,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
                           sign_in_window=timedelta(seconds=settings.sign_in_window_s))
     auth = AuthService(engine, passwords, bus, policy=policy, integration_token=settings.api_token.get_secret_value())
     admin = AdminService(engine, passwords, bus)
-    return Services(settings, engine, bus, box, directory, processor, worker, outbound, auth, admin)
+    return Services(settings, engine, bus, box, directory, processor, worker, outbound, auth, admin,
+                    DeskActions(engine, bus))

@@ -90,6 +90,18 @@ def may_see_conversation(principal: Principal, conversation: ConversationScope) 
     return principal.role is Role.SUPERVISOR and bool(conversation.assignee_department_ids & principal.department_ids)
 
 
+def may_assign(principal: Principal, assignee_user_id: int | None, current_assignee_id: int | None) -> bool:
+    """Agents take a conversation for themselves or give back their own; supervisors and administrators
+    also assign to (transfer to) anyone and take conversations back from anyone."""
+    if principal.role in (Role.SUPERVISOR, Role.ADMIN):
+        return True
+    if principal.user_id is None:
+        return False
+    if assignee_user_id is None:
+        return current_assignee_id in (None, principal.user_id)
+    return assignee_user_id == principal.user_id and current_assignee_id in (None, principal.user_id)
+
+
 def may_use_method(principal: Principal, method: str) -> bool:
     """API tokens carry scopes: `read` allows safe methods only."""
     if method.upper() in SAFE_METHODS:

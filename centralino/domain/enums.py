@@ -21,6 +21,9 @@ class LenientEnum(StrEnum):
 class Direction(StrEnum):
     INBOUND = "in"
     OUTBOUND = "out"
+    # Agents' private notes: stored as messages so they sit in the timeline, but never given an outbox
+    # row, so nothing can send them ("int": the column holds three characters).
+    INTERNAL = "int"
 
 
 class MessageType(LenientEnum):

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from centralino import __version__
 from centralino.channels.registry import ADAPTERS
@@ -16,6 +18,9 @@ from centralino.config import Settings, get_settings
 from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
+from centralino.web.desk import actions as desk_actions
+from centralino.web.desk import pages as desk_pages
+from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = svc
         app.state.writers = writers
         app.state.runtime = runtime
+        desk_events = DeskEventHub(svc.engine)  # the desktop's live updates (web/desk/live.py)
+        desk_events.start(svc.bus)
+        app.state.desk_events = desk_events
         if settings.run_workers:
             runtime.start()
         background = [asyncio.create_task(hook()) for hook in after_start or []]
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 task.cancel()
             # let them finish their own clean-up (the demo stops its simulator) before the workers go
             await asyncio.gather(*background, return_exceptions=True)
+            await desk_events.stop()
             await runtime.stop()
             for writer in writers.values():
                 await writer.stop()
@@ -79,6 +88,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(outbound.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(desk_actions.router)
+    app.include_router(desk_pages.router)
+    app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")
+
+    @app.get("/desk", include_in_schema=False)
+    def desk_root() -> RedirectResponse:
+        return RedirectResponse("/desk/", status_code=308)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

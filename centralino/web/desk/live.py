@@ -1,0 +1,139 @@
+"""Live updates for the desktop: a bus listener that fans events out to the connected browsers
+(`GET /desk/events`, server-sent events), each receiving only what its user may see.
+
+The bus calls listeners in whatever thread committed (request threads, the workers' loop), so the listener
+only hands the event to this process's event loop; one dispatcher task resolves, per batch, which
+conversation each event concerns and who may see it (one database connection per batch, never per
+client). Nothing is done at all while no browser is connected.
+
+One process: the in-process bus hears what this process commits (the embedded workers included). Several
+processes (workers apart, several web processes): see docs/desk.md, cross-process fan-out is future work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from centralino.domain.access import ConversationScope, Principal, may_see_conversation
+from centralino.events.bus import Event, EventBus
+from centralino.storage import desk as desk_repo
+from centralino.storage.visibility import conversation_scope
+
+log = logging.getLogger(__name__)
+
+# What the desktop redraws on; everything else (template, provider, user events) is not sent.
+FORWARDED = {"conversation.opened", "conversation.assigned", "conversation.status_changed", "message.received",
+             "message.queued", "message.status_changed", "message.note_added", "message.reaction_changed",
+             "message.media_stored", "message.media_failed", "contact.renamed"}
+CLIENT_QUEUE = 1000  # a browser further behind than this is told to reload its view ("resync")
+BATCH = 500
+
+
+@dataclass(eq=False)  # one per connected browser, kept in a set by identity
+class DeskClient:
+    principal: Principal
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+
+    def offer(self, item: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # drop the backlog: one resync makes the page re-read its state
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait({"type": "resync"})
+
+
+class DeskEventHub:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.clients: set[DeskClient] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heard: asyncio.Queue[Event] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._bus: EventBus | None = None
+
+    def start(self, bus: EventBus) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._heard = asyncio.Queue()
+        self._bus = bus
+        bus.subscribe("*", self.hear)
+        self._task = asyncio.create_task(self._dispatch(), name="desk-events")
+
+    async def stop(self) -> None:
+        if self._bus is not None:
+            self._bus.unsubscribe("*", self.hear)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for client in list(self.clients):
+            client.offer({"type": "bye"})
+
+    def connect(self, principal: Principal) -> DeskClient:
+        client = DeskClient(principal)
+        self.clients.add(client)
+        return client
+
+    def disconnect(self, client: DeskClient) -> None:
+        self.clients.discard(client)
+
+    def hear(self, event: Event) -> None:
+        """The bus listener: any thread. Cheap when nobody is connected."""
+        if not self.clients or event.type not in FORWARDED or self._loop is None or self._heard is None:
+            return
+        self._loop.call_soon_threadsafe(self._heard.put_nowait, event)
+
+    async def _dispatch(self) -> None:
+        assert self._heard is not None
+        while True:
+            batch = [await self._heard.get()]
+            while not self._heard.empty() and len(batch) < BATCH:
+                batch.append(self._heard.get_nowait())
+            try:
+                resolved = await asyncio.to_thread(self._resolve, batch)
+            except Exception:
+                log.exception("desk events: could not resolve %d events", len(batch))
+                continue
+            for item, scope in resolved:
+                for client in list(self.clients):
+                    if may_see_conversation(client.principal, scope):
+                        client.offer(item)
+
+    def _resolve(self, batch: list[Event]) -> list[tuple[dict[str, Any], ConversationScope]]:
+        """Each event's conversation and that conversation's visibility scope (one connection)."""
+        resolved = []
+        with self.engine.connect() as conn:
+            by_message = desk_repo.conversation_of_messages(conn, [
+                int(e.payload["message_id"]) for e in batch
+                if "conversation_id" not in e.payload and e.payload.get("message_id") is not None])
+            scopes: dict[int, ConversationScope | None] = {}
+            for event in batch:
+                p = event.payload
+                conversation_id = p.get("conversation_id")
+                if conversation_id is None and p.get("message_id") is not None:
+                    conversation_id = by_message.get(int(p["message_id"]))
+                if conversation_id is None and event.type == "message.reaction_changed":
+                    conversation_id = desk_repo.conversation_of_contact_on_channel(
+                        conn, int(p["contact_id"]), int(p["channel_id"]))
+                if conversation_id is None:
+                    continue
+                conversation_id = int(conversation_id)
+                if conversation_id not in scopes:
+                    scopes[conversation_id] = conversation_scope(conn, conversation_id)
+                scope = scopes[conversation_id]
+                if scope is None:
+                    continue
+                item = {"type": event.type, "conversation_id": conversation_id}
+                if p.get("message_id") is not None:
+                    item["message_id"] = int(p["message_id"])
+                if event.type == "message.status_changed":
+                    item["status"] = p.get("status")
+                resolved.append((item, scope))
+        return resolved

@@ -1,0 +1,162 @@
+// The conversation: live messages and ticks, the composer (reply while the window is open, else the
+// template path; private notes any time), assignment and status actions, renaming the customer.
+import { api, fragment, live, typing } from "./common.js";
+
+const root = document.getElementById("conversation");
+const id = root.dataset.conversationId;
+const list = document.getElementById("messages");
+const composer = document.getElementById("composer");
+const text = document.getElementById("composer-text");
+const submit = document.getElementById("composer-submit");
+const error = document.getElementById("composer-error");
+const write = document.getElementById("write");
+const closedPanel = document.getElementById("window-closed");
+const countdown = document.getElementById("countdown");
+const countdownValue = document.getElementById("countdown-value");
+
+function atBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 40; }
+function toBottom() { list.scrollTop = list.scrollHeight; }
+toBottom();
+
+// --- messages ----------------------------------------------------------------------------------------
+
+async function showMessage(messageId) {
+  const fresh = await fragment(`/desk/conversations/${id}/messages/${messageId}`);
+  const li = fresh?.querySelector("li.message");
+  if (!li) return;
+  const existing = document.getElementById(li.id);
+  if (existing) { existing.replaceWith(li); return; }
+  const stick = atBottom();
+  list.append(li);
+  if (stick) toBottom();
+}
+
+async function redrawHeader() {
+  const fresh = await fragment(`/desk/conversations/${id}/header`);
+  if (!fresh) return;
+  for (const part of ["conv-header", "panel"]) {
+    const replacement = fresh.querySelector("#" + part);
+    if (replacement) document.getElementById(part).replaceWith(replacement);
+  }
+}
+
+live((item) => {
+  if (String(item.conversation_id) !== id) return;
+  if (item.message_id !== undefined && item.type !== "message.reaction_changed") showMessage(item.message_id);
+  else if (item.type === "message.reaction_changed") location.reload();
+  if (item.type.startsWith("conversation.") || item.type === "contact.renamed") redrawHeader();
+  if (item.type === "message.received") { reopenWindow(); }
+}, () => location.reload());
+
+// --- the window --------------------------------------------------------------------------------------
+
+let closesAt = composer.dataset.closesAt ? new Date(composer.dataset.closesAt) : null;
+let windowOpen = composer.dataset.windowOpen === "1";
+
+function reopenWindow() {
+  // a customer message opens the window for 24 hours from their message; the exact time comes with a reload
+  closesAt = new Date(Date.now() + 24 * 3600 * 1000);
+  windowOpen = true;
+  layout();
+}
+
+function layout() {
+  const note = composer.dataset.mode === "note";
+  write.hidden = !note && !windowOpen;
+  closedPanel.hidden = note || windowOpen;
+  countdown.hidden = !windowOpen;
+}
+
+function tick() {
+  if (!closesAt || !windowOpen) return;
+  const left = Math.floor((closesAt - Date.now()) / 1000);
+  if (left <= 0) { windowOpen = false; layout(); return; }
+  const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+  countdownValue.textContent = `${h}h ${String(m).padStart(2, "0")}m ${String(s).padStart(2, "0")}s`;
+}
+tick();
+setInterval(tick, 1000);
+
+// --- the composer ------------------------------------------------------------------------------------
+
+function setMode(mode) {
+  composer.dataset.mode = mode;
+  for (const b of composer.querySelectorAll(".modes button")) b.classList.toggle("current", b.dataset.mode === mode);
+  text.placeholder = mode === "note" ? text.dataset.notePlaceholder : text.dataset.replyPlaceholder;
+  submit.textContent = mode === "note" ? submit.dataset.noteLabel : submit.dataset.replyLabel;
+  layout();
+  if (!write.hidden) text.focus();
+}
+for (const b of composer.querySelectorAll(".modes button")) b.addEventListener("click", () => setMode(b.dataset.mode));
+
+function fail(detail) {
+  error.textContent = `${error.dataset.prefix}: ${detail}`;
+  error.hidden = false;
+}
+
+async function send() {
+  const body = text.value.trim();
+  if (!body) return;
+  error.hidden = true;
+  submit.disabled = true;
+  try {
+    const note = composer.dataset.mode === "note";
+    const response = note
+      ? await api("POST", `/api/v1/conversations/${id}/notes`, { body })
+      : await fetchSend(body);
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      if (problem.code === "window.closed") { windowOpen = false; layout(); }
+      fail(problem.message || response.status);
+      return;
+    }
+    const created = await response.json();
+    text.value = "";
+    await showMessage(created.id);
+    toBottom();
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function fetchSend(body) {
+  return api("POST", `/api/v1/conversations/${id}/messages`, { type: "text", text: { body } });
+}
+
+composer.addEventListener("submit", (event) => { event.preventDefault(); send(); });
+text.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); send(); }
+});
+
+// --- actions and the customer panel (redrawn live, so listeners are delegated) -----------------------
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const action = button.dataset.action;
+  let response;
+  if (action === "assign-me") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: Number(document.body.dataset.userId) });
+  else if (action === "unassign") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: null });
+  else if (action === "resolve") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "resolved" });
+  else if (action === "reopen") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "open" });
+  if (response && response.ok) redrawHeader();
+});
+
+document.addEventListener("submit", async (event) => {
+  if (event.target.id !== "rename") return;
+  event.preventDefault();
+  const name = document.getElementById("rename-input").value;
+  const response = await api("PUT", `/api/v1/conversations/${id}/contact-name`, { display_name: name });
+  if (response.ok) redrawHeader();
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.altKey && (event.key === "n" || event.key === "N")) {
+    event.preventDefault();
+    setMode(composer.dataset.mode === "note" ? "reply" : "note");
+  } else if (event.key === "Escape" && !typing(event)) {
+    location.assign("/desk/");
+  } else if (event.key === "Escape") {
+    event.target.blur();
+  }
+});

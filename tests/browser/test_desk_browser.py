@@ -1,0 +1,167 @@
+"""The agent desktop in Chromium against the real demo process (simulator inside): sign in, live
+customer messages, replies with ticks, the closed window, private notes, visibility by URL, escaping.
+
+One demo process and one browser for the module; each test signs in in its own browser context."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from centralino.demo_access import DEMO_USERS
+from tests.processes import free_port
+from tests.test_demo import demo_process, wait_for
+
+GIULIA_AGENT = next(u for u in DEMO_USERS if u.email.startswith("giulia"))  # Assistenza clienti
+MARCO_AGENT = next(u for u in DEMO_USERS if u.email.startswith("marco"))  # Vendite: not the demo channel
+TOKEN = {"Authorization": "Bearer demo-token"}
+WAIT_MS = 10_000
+
+
+class Demo:
+    def __init__(self, cwd: Path, port: int) -> None:
+        self.cwd = cwd
+        self.base = f"http://127.0.0.1:{port}"
+        self.api = httpx.Client(base_url=self.base, headers=TOKEN, timeout=10)
+
+    def conversations(self) -> dict[str, dict[str, Any]]:
+        return {c["contact_name"]: c for c in self.api.get("/api/v1/conversations").json()["items"]}
+
+    def customer_writes(self, wa_id: str, body: str, name: str | None = None) -> None:
+        answer = self.api.post(f"/simulator/_sim/customers/{wa_id}/messages",
+                               json={"type": "text", "body": body, **({"name": name} if name else {})})
+        assert answer.status_code < 300, answer.text
+
+    def simulator_saw(self, wa_id: str) -> str:
+        return self.api.get(f"/simulator/_sim/customers/{wa_id}/conversation").text
+
+    def close_window(self, conversation_id: int) -> None:
+        """As if the customer last wrote two days ago (the demo's SQLite database, written directly)."""
+        with sqlite3.connect(self.cwd / "var" / "centralino.db") as db:
+            db.execute("UPDATE conversations SET window_expires_at = '2020-01-01 00:00:00.000000' WHERE id = ?",
+                       (conversation_id,))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    cwd = tmp_path_factory.mktemp("desk-demo")
+    port = free_port()
+    with demo_process(cwd, port):
+        running = Demo(cwd, port)
+        wait_for("the demo's three conversations", lambda: len(running.conversations()) == 3, cwd)
+        yield running
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    """Every alert/confirm/prompt any page opened (none should)."""
+    return []
+
+
+@pytest.fixture
+def page_of(browser, demo, dialogs) -> Iterator[Any]:
+    contexts = []
+
+    def open_as(user: Any) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="it-IT")
+        contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{demo.base}/desk/")
+        page.fill("input[name=email]", user.email)
+        page.fill("input[name=password]", user.password)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/desk/(\?.*)?$"))
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def test_sign_in_and_a_customer_message_appears_live_in_the_inbox(page_of, demo):
+    page = page_of(GIULIA_AGENT)
+    rows = page.locator("li.row")
+    rows.first.wait_for()
+    assert rows.count() == 3
+    page.wait_for_timeout(300)  # the event stream is connected once the page has loaded
+    demo.customer_writes("393471234567", "Il pacco è arrivato, grazie!")
+    first = page.locator("li.row").first
+    first.locator(".preview", has_text="Il pacco è arrivato").wait_for(timeout=WAIT_MS)
+
+
+def test_reply_from_the_composer_and_the_ticks_arrive(page_of, demo):
+    conversation = demo.conversations()["Giulia Bianchi"]
+    page = page_of(GIULIA_AGENT)
+    page.goto(f"{demo.base}/desk/conversations/{conversation['id']}")
+    page.fill("#composer-text", "Le spediamo la sostituzione oggi.")
+    page.keyboard.press("Control+Enter")
+    mine = page.locator("li.message.dir-out", has_text="Le spediamo la sostituzione oggi.")
+    mine.wait_for(timeout=WAIT_MS)
+    # queued/accepted, then sent and delivered as the simulator reports them, without a reload
+    mine.locator(".tick[data-tick=delivered], .tick[data-tick=read]").wait_for(timeout=WAIT_MS)
+    # and the customer writing now shows up in the open conversation too
+    page.wait_for_timeout(300)
+    demo.customer_writes("393471234567", "Perfetto")
+    page.locator("li.message.dir-in", has_text="Perfetto").wait_for(timeout=WAIT_MS)
+
+
+def test_a_private_note_is_shown_and_never_reaches_the_customer(page_of, demo):
+    conversation = demo.conversations()["Marco Rossi"]
+    wa_id = next(i["value"] for i in demo.api.get(f"/api/v1/contacts/{conversation['contact_id']}").json()[
+        "identities"] if i["kind"] == "whatsapp")
+    sent_before = demo.api.get("/simulator/_sim/stats").json()["numbers"]  # per number: accepted, refused…
+    page = page_of(GIULIA_AGENT)
+    page.goto(f"{demo.base}/desk/conversations/{conversation['id']}")
+    page.click("button[data-mode=note]")
+    page.fill("#composer-text", "Nota interna: cliente VIP")
+    page.click("#composer-submit")
+    page.locator("li.message.dir-int", has_text="Nota interna: cliente VIP").wait_for(timeout=WAIT_MS)
+    page.wait_for_timeout(1000)  # a sender that would send it has had its chance
+    assert "Nota interna" not in demo.simulator_saw(wa_id)
+    assert demo.api.get("/simulator/_sim/stats").json()["numbers"] == sent_before
+
+
+def test_a_closed_window_shows_the_template_path_instead_of_the_text_box(page_of, demo):
+    conversation = demo.conversations()["Sofia Ricci"]
+    demo.close_window(conversation["id"])
+    page = page_of(GIULIA_AGENT)
+    page.goto(f"{demo.base}/desk/conversations/{conversation['id']}")
+    assert page.locator("#window-closed").is_visible()
+    assert not page.locator("#composer-text").is_visible()
+    assert "modello approvato" in page.locator("#window-closed").inner_text()
+    page.click("button[data-mode=note]")  # notes are still possible
+    assert page.locator("#composer-text").is_visible()
+
+
+def test_an_agent_of_another_department_gets_not_found_by_url(page_of, demo):
+    conversation = demo.conversations()["Giulia Bianchi"]
+    page = page_of(MARCO_AGENT)
+    answer = page.goto(f"{demo.base}/desk/conversations/{conversation['id']}")
+    assert answer is not None and answer.status == 404
+    assert "Giulia Bianchi" not in page.content()
+    page.goto(f"{demo.base}/desk/")
+    assert page.locator("li.row").count() == 0  # nor in the inbox
+
+
+def test_a_customer_named_like_markup_is_shown_as_text(page_of, demo, dialogs):
+    evil = "<img src=x onerror=alert(1)>"
+    page = page_of(GIULIA_AGENT)
+    page.locator("li.row").first.wait_for()
+    page.wait_for_timeout(300)
+    demo.customer_writes("393479990001", f"ciao {evil}", name=evil)
+    row = page.locator("li.row .name", has_text=evil)
+    row.wait_for(timeout=WAIT_MS)  # arrived live, as text
+    assert row.inner_text() == evil
+    row.click()
+    page.locator("h1.customer-name").wait_for()
+    assert page.locator("h1.customer-name").inner_text() == evil
+    assert page.locator("li.message.dir-in .text", has_text=evil).count() == 1
+    assert page.locator("img[src=x]").count() == 0
+    assert dialogs == []
