@@ -133,7 +133,9 @@ def message_view(message: dict[str, Any], media_url: str | None,
     elif kind == "interactive":
         view["interactive"] = _interactive(body)
     elif kind == "button":
-        view["interactive"] = {"reply_title": _str(body.get("text")) or _str(body.get("payload"))}
+        # a template's quick-reply button tapped: the same shape as an interactive reply
+        view["interactive"] = {"reply_title": _str(body.get("text")) or _str(body.get("payload")),
+                               "reply_description": None, "reply_kind": "button"}
     elif kind == "reaction":
         view["reaction"] = _str(body.get("emoji")) or ""
     elif kind == "template":
