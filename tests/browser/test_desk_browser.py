@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,33 @@ def test_reply_from_the_composer_and_the_ticks_arrive(page_of, demo):
     page.wait_for_timeout(300)
     demo.customer_writes("393471234567", "Perfetto")
     page.locator("li.message.dir-in", has_text="Perfetto").wait_for(timeout=WAIT_MS)
+
+
+def tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def test_send_a_photo_with_a_caption_and_a_location_from_the_composer(page_of, demo):
+    conversation = demo.conversations()["Giulia Bianchi"]
+    page = page_of(GIULIA_AGENT)
+    page.goto(f"{demo.base}/desk/conversations/{conversation['id']}")
+    page.fill("#composer-text", "Ecco l'etichetta di reso")
+    page.set_input_files("#attach", files=[{"name": "etichetta.png", "mimeType": "image/png", "buffer": tiny_png()}])
+    photo = page.locator("li.message.dir-out.type-image", has_text="Ecco l'etichetta di reso")
+    photo.wait_for(timeout=WAIT_MS)
+    assert photo.locator("img").count() == 1
+    page.click("#location-toggle")
+    page.fill("#location-lat", "45.4642")
+    page.fill("#location-lon", "9.19")
+    page.fill("#location-name", "Punto di ritiro")
+    page.click("#location-send")
+    place = page.locator("li.message.dir-out.type-location", has_text="Punto di ritiro")
+    place.wait_for(timeout=WAIT_MS)
+    assert "openstreetmap.org" in place.locator("a").get_attribute("href")
+    place.locator(".tick[data-tick=delivered], .tick[data-tick=read]").wait_for(timeout=WAIT_MS)
 
 
 def test_a_private_note_is_shown_and_never_reaches_the_customer(page_of, demo):

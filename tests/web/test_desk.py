@@ -204,3 +204,18 @@ def test_live_events_reach_only_the_sessions_that_may_see_the_conversation(org, 
     got_care, got_sales = asyncio.run(scenario())
     assert [(e["type"], e["conversation_id"]) for e in got_care] == [("message.note_added", org.care_conversation)]
     assert [(e["type"], e["conversation_id"]) for e in got_sales] == [("message.note_added", org.sales_conversation)]
+
+
+def test_supervisors_transfer_to_their_departments_people_and_agents_get_no_picker(client, org, services):
+    desk_sign_in(client, "agent_care")
+    assert 'id="transfer-to"' not in client.get(f"/desk/conversations/{org.care_conversation}").text
+    client.cookies.clear()
+    desk_sign_in(client, "supervisor")
+    page = client.get(f"/desk/conversations/{org.care_conversation}").text
+    offered = {int(v) for v in re.findall(r'<option value="(\d+)"', page.split('id="transfer-to"')[1].split("</select>")[0])}
+    assert offered == {org.supervisor, org.agent_care}  # care's people, not sales'
+    answer = client.put(f"/api/v1/conversations/{org.care_conversation}/assignee", json={"user_id": org.agent_care},
+                        headers=csrf(client))
+    assert answer.status_code == 204
+    [row] = rows(services, conversations, conversations.c.id == org.care_conversation)
+    assert row["assignee_user_id"] == org.agent_care

@@ -139,3 +139,19 @@ def test_a_note_is_marked_private():
     page = html(message("note", {"body": EVIL}, direction="int", status="unknown", text=EVIL))
     assert_safe(page)
     assert "Private note" in page and "dir-int" in page and "tick" not in page
+
+
+def test_both_languages_have_every_word_the_templates_use():
+    import re
+    from pathlib import Path
+
+    from centralino.web.desk.i18n import MESSAGES
+    assert MESSAGES["it"].keys() == MESSAGES["en"].keys()
+    used = set()
+    for template in (Path(ENV.loader.searchpath[0])).glob("*.html"):  # type: ignore[attr-defined]
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']\s*\)""", template.read_text()))
+    assert used and used <= MESSAGES["en"].keys()
+    for prefix, values in (("status.", ("open", "pending", "snoozed", "resolved")),
+                           ("view.", ("mine", "unassigned", "departments", "all")),
+                           ("tick.", ("queued", "accepted", "sent", "delivered", "read", "played", "failed"))):
+        assert {prefix + v for v in values} <= MESSAGES["en"].keys()

@@ -212,8 +212,21 @@ def _conversation_context(request: Request, principal: Principal, conversation_i
         assignee = (user_repo.get_user(conn, int(conversation["assignee_user_id"]))
                     if conversation["assignee_user_id"] else None)
         messages = _message_views(request, conn, items)
+        transfer_to = _transfer_candidates(conn, principal)
     return {"conversation": conversation, "messages": messages, "contact": contact, "others": others,
-            "assignee": assignee, "window": window.state(conversation["window_expires_at"], datetime.now(UTC))}
+            "assignee": assignee, "transfer_to": transfer_to,
+            "window": window.state(conversation["window_expires_at"], datetime.now(UTC))}
+
+
+def _transfer_candidates(conn: Any, principal: Principal) -> list[dict[str, Any]]:
+    """Whom a supervisor (their departments' people) or an administrator (anyone active) may assign to;
+    agents only take conversations for themselves, so none."""
+    if principal.role is Role.AGENT:
+        return []
+    people = [u for u in user_repo.list_users(conn) if u["active"]]
+    if principal.role is Role.SUPERVISOR:
+        people = [u for u in people if set(u["department_ids"]) & principal.department_ids]
+    return sorted(people, key=lambda u: str(u["display_name"]).lower())
 
 
 def _not_found(request: Request, principal: Principal) -> HTMLResponse:

@@ -1,6 +1,6 @@
 // The conversation: live messages and ticks, the composer (reply while the window is open, else the
 // template path; private notes any time), assignment and status actions, renaming the customer.
-import { api, fragment, live, typing } from "./common.js";
+import { api, csrf, fragment, live, typing } from "./common.js";
 
 const root = document.getElementById("conversation");
 const id = root.dataset.conversationId;
@@ -13,6 +13,8 @@ const write = document.getElementById("write");
 const closedPanel = document.getElementById("window-closed");
 const countdown = document.getElementById("countdown");
 const countdownValue = document.getElementById("countdown-value");
+const tools = document.getElementById("tools");
+const locationForm = document.getElementById("location-form");
 
 function atBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 40; }
 function toBottom() { list.scrollTop = list.scrollHeight; }
@@ -64,6 +66,8 @@ function layout() {
   const note = composer.dataset.mode === "note";
   write.hidden = !note && !windowOpen;
   closedPanel.hidden = note || windowOpen;
+  tools.hidden = note || !windowOpen;
+  if (tools.hidden) locationForm.hidden = true;
   countdown.hidden = !windowOpen;
 }
 
@@ -123,6 +127,74 @@ function fetchSend(body) {
   return api("POST", `/api/v1/conversations/${id}/messages`, { type: "text", text: { body } });
 }
 
+// Sends a message of any type and shows it; false (with the error shown) when refused.
+async function sendContent(content) {
+  error.hidden = true;
+  const response = await api("POST", `/api/v1/conversations/${id}/messages`, content);
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    if (problem.code === "window.closed") { windowOpen = false; layout(); }
+    fail(problem.message || response.status);
+    return false;
+  }
+  const created = await response.json();
+  await showMessage(created.id);
+  toBottom();
+  return true;
+}
+
+// --- attachments: upload (POST /api/v1/media), then send as the first kind WhatsApp accepts it as ------
+
+const attach = document.getElementById("attach");
+const attachState = document.getElementById("attach-state");
+const CAPTIONED = new Set(["image", "video", "document"]);
+attach.addEventListener("change", async () => {
+  const file = attach.files[0];
+  if (!file) return;
+  attachState.hidden = false;
+  error.hidden = true;
+  try {
+    const form = new FormData();
+    form.append("file", file);
+    const uploaded = await fetch("/api/v1/media", {
+      method: "POST", body: form, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin",
+    });
+    if (!uploaded.ok) {
+      const problem = await uploaded.json().catch(() => ({}));
+      fail(problem.message || uploaded.status);
+      return;
+    }
+    const media = await uploaded.json();
+    const kind = media.sendable_as[0];
+    const part = { media_id: media.id };
+    const caption = text.value.trim();
+    if (caption && CAPTIONED.has(kind)) part.caption = caption;
+    if (kind === "document") part.filename = media.filename || file.name;
+    if (await sendContent({ type: kind, [kind]: part }) && part.caption) text.value = "";
+  } finally {
+    attachState.hidden = true;
+    attach.value = "";
+  }
+});
+
+// --- location ------------------------------------------------------------------------------------------
+
+document.getElementById("location-toggle").addEventListener("click", () => {
+  locationForm.hidden = !locationForm.hidden;
+  if (!locationForm.hidden) document.getElementById("location-lat").focus();
+});
+document.getElementById("location-send").addEventListener("click", async () => {
+  const value = (name) => document.getElementById(name).value.trim();
+  const location = { latitude: Number(value("location-lat")), longitude: Number(value("location-lon")) };
+  if (value("location-lat") === "" || value("location-lon") === "") { fail("latitude, longitude"); return; }
+  if (value("location-name")) location.name = value("location-name");
+  if (value("location-address")) location.address = value("location-address");
+  if (await sendContent({ type: "location", location })) {
+    for (const input of locationForm.querySelectorAll("input")) input.value = "";
+    locationForm.hidden = true;
+  }
+});
+
 composer.addEventListener("submit", (event) => { event.preventDefault(); send(); });
 text.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); send(); }
@@ -136,6 +208,7 @@ document.addEventListener("click", async (event) => {
   const action = button.dataset.action;
   let response;
   if (action === "assign-me") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: Number(document.body.dataset.userId) });
+  else if (action === "transfer") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: Number(document.getElementById("transfer-to").value) });
   else if (action === "unassign") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: null });
   else if (action === "resolve") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "resolved" });
   else if (action === "reopen") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "open" });
