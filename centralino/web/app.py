@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from centralino import __version__
 from centralino.channels.registry import ADAPTERS
 from centralino.config import Settings, get_settings
+from centralino.events.relay import RedisRelay
 from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         desk_events = DeskEventHub(svc.engine)  # the desktop's live updates (web/desk/live.py)
         desk_events.start(svc.bus)
         app.state.desk_events = desk_events
+        relay = None
+        if settings.redis_url:  # other processes' events too (events/relay.py); before the workers start
+            relay = RedisRelay(settings.redis_url, desk_events.hear)
+            relay.start(svc.bus)
+            svc.extra["event_relay"] = relay
         if settings.run_workers:
             runtime.start()
         background = [asyncio.create_task(hook()) for hook in after_start or []]
@@ -74,6 +80,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 task.cancel()
             # let them finish their own clean-up (the demo stops its simulator) before the workers go
             await asyncio.gather(*background, return_exceptions=True)
+            if relay is not None:
+                await relay.stop()
+                svc.extra.pop("event_relay", None)
             await desk_events.stop()
             await runtime.stop()
             for writer in writers.values():

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from centralino.events.bus import Event
+from centralino.events.relay import RedisRelay
 from centralino.services import Services
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
@@ -29,6 +30,7 @@ class WorkerRuntime:
         self.outbox_wake = asyncio.Event()
         self._loop_ref: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._relay: RedisRelay | None = None
         self._own_client = http_client is None
         settings = services.settings
         self.http = http_client or make_media_client()
@@ -48,6 +50,11 @@ class WorkerRuntime:
 
     def start(self) -> None:
         self._loop_ref = asyncio.get_running_loop()
+        if self.services.settings.redis_url and "event_relay" not in self.services.extra:
+            # a worker process: publish what it commits (received messages, ticks) for the web
+            # processes' live desktops (events/relay.py); a web process already has its own relay
+            self._relay = RedisRelay(self.services.settings.redis_url, None)
+            self._relay.start(self.services.bus)
         for event_type in OUTBOX_EVENTS:
             self.services.bus.subscribe(event_type, self.notify_outbox)
         self._tasks = [
@@ -59,6 +66,9 @@ class WorkerRuntime:
     async def stop(self) -> None:
         for event_type in OUTBOX_EVENTS:
             self.services.bus.unsubscribe(event_type, self.notify_outbox)
+        if self._relay is not None:
+            await self._relay.stop()
+            self._relay = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
