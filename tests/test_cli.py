@@ -58,3 +58,18 @@ def test_channel_add_stores_the_graph_defaults_and_its_send_rate(db_url, tmp_pat
     config = json.loads(config) if isinstance(config, str) else config
     assert config == {"graph_base_url": "https://graph.facebook.com", "graph_version": "v24.0",
                       "messages_per_second": 250.0}
+
+
+def test_the_worker_keeps_full_garbage_collections_out_of_its_start_up_state():
+    import gc
+
+    from centralino import cli
+
+    threshold = gc.get_threshold()
+    try:
+        cli._quiet_garbage_collector()
+        assert gc.get_freeze_count() > 0  # modules and tables loaded so far are out of the collector's walk
+        assert gc.get_threshold()[0] == cli.WORKER_GC_GEN0_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
