@@ -9,10 +9,10 @@ is ever written for it, and the sender only sends outbox rows, so it can never r
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.app.visibility import check_conversation_visible
@@ -28,6 +28,7 @@ from centralino.storage.tables import contacts, conversations, users
 
 NOTE_MAX_CHARS = 4096
 NAME_MAX_CHARS = 300
+SNOOZE_MAX = timedelta(days=30)
 
 
 def _utcnow() -> datetime:
@@ -103,11 +104,47 @@ class DeskActions:
             if previous == status.value:
                 return
             uow.conn.execute(update(conversations).where(conversations.c.id == conversation_id)
-                             .values(status=status.value))
+                             .values(status=status.value, snoozed_at=None, snoozed_until=None))
             action = "conversation.resolved" if status is ConversationStatus.RESOLVED else "conversation.reopened"
             self._audit(uow, principal, action, "conversation", conversation_id, {"from": previous})
             uow.emit("conversation.status_changed", conversation_id=conversation_id, status=status.value,
                      previous=previous, actor=principal.actor)
+
+    def do_snooze(self, principal: Principal, conversation_id: int, until: datetime) -> None:
+        """Out of the way until `until` or until the customer writes again, whichever comes first
+        (wake_snoozed reopens it)."""
+        now = self.clock()
+        if until.tzinfo is None:
+            raise InvalidInput("until needs a time zone", field="until")
+        if not now < until <= now + SNOOZE_MAX:
+            raise InvalidInput("until is in the future and at most 30 days away", field="until")
+        with unit_of_work(self.engine, self.bus) as uow:
+            check_conversation_visible(uow.conn, principal, conversation_id)
+            previous = conversation_repo.get(uow.conn, conversation_id, lock=True)["status"]
+            uow.conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(
+                status=ConversationStatus.SNOOZED.value, snoozed_at=now, snoozed_until=until))
+            self._audit(uow, principal, "conversation.snoozed", "conversation", conversation_id,
+                        {"from": previous, "until": until.isoformat()})
+            uow.emit("conversation.status_changed", conversation_id=conversation_id,
+                     status=ConversationStatus.SNOOZED.value, previous=previous, actor=principal.actor)
+
+    def wake_snoozed(self) -> int:
+        """Reopen snoozed conversations whose time is up or whose customer wrote since; how many."""
+        now = self.clock()
+        cv = conversations.c
+        customer_wrote = and_(cv.last_inbound_at.is_not(None), cv.last_inbound_at > cv.snoozed_at)
+        due = and_(cv.status == ConversationStatus.SNOOZED.value, or_(cv.snoozed_until <= now, customer_wrote))
+        with unit_of_work(self.engine, self.bus) as uow:
+            woken = [int(i) for i in uow.conn.execute(select(cv.id).where(due)).scalars()]
+            if not woken:
+                return 0
+            uow.conn.execute(update(conversations).where(cv.id.in_(woken), due)
+                             .values(status=ConversationStatus.OPEN.value, snoozed_at=None, snoozed_until=None))
+            for conversation_id in woken:
+                uow.emit("conversation.status_changed", conversation_id=conversation_id,
+                         status=ConversationStatus.OPEN.value, previous=ConversationStatus.SNOOZED.value,
+                         actor="system")
+        return len(woken)
 
     def do_rename_contact(self, principal: Principal, conversation_id: int, name: str) -> None:
         """Set the customer's display name (through a conversation the agent may see). A newer WhatsApp

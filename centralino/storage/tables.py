@@ -81,6 +81,10 @@ conversations = Table(
     # the departments serving its channel). Forward references: users and departments are defined below.
     Column("assignee_user_id", Id, ForeignKey("users.id")),
     Column("department_id", Id, ForeignKey("departments.id")),
+    # Snoozed (status "snoozed"): out of the way until snoozed_until, or until the customer writes after
+    # snoozed_at, whichever comes first (app/desk.py wake_snoozed).
+    Column("snoozed_at", UTCDateTime),
+    Column("snoozed_until", UTCDateTime),
     UniqueConstraint("contact_id", "channel_id"),
     Index("ix_conversations_activity", "last_message_at"),
     Index("ix_conversations_assignee", "assignee_user_id"),

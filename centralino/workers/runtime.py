@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued")
 
 
+SNOOZE_CHECK_S = 5.0
+
+
 class WorkerRuntime:
     def __init__(self, services: Services, http_client: httpx.AsyncClient | None = None) -> None:
         """Build it on the event loop that runs it (the Graph API session belongs to that loop).
@@ -61,6 +64,7 @@ class WorkerRuntime:
             asyncio.create_task(self._loop("deliveries", self._deliveries_once), name="deliveries"),
             asyncio.create_task(self._loop("media", self.media.run_once), name="media"),
             asyncio.create_task(self.sender.run_forever(self.outbox_wake), name="sender"),
+            asyncio.create_task(self._wake_snoozed_forever(), name="snoozes"),
         ]
 
     async def stop(self) -> None:
@@ -76,6 +80,16 @@ class WorkerRuntime:
         await self.graph.close()
         if self._own_client:
             await self.http.aclose()
+
+    async def _wake_snoozed_forever(self) -> None:
+        """Snoozed conversations reopen when their time is up or the customer wrote (app/desk.py); a
+        check every few seconds is plenty for a snooze measured in hours."""
+        while True:
+            try:
+                await asyncio.to_thread(self.services.desk.wake_snoozed)
+            except Exception:
+                log.exception("waking snoozed conversations failed; retrying")
+            await asyncio.sleep(SNOOZE_CHECK_S)
 
     async def _deliveries_once(self) -> int:
         return await asyncio.to_thread(self.services.delivery_worker.run_once)

@@ -219,3 +219,37 @@ def test_supervisors_transfer_to_their_departments_people_and_agents_get_no_pick
     assert answer.status_code == 204
     [row] = rows(services, conversations, conversations.c.id == org.care_conversation)
     assert row["assignee_user_id"] == org.agent_care
+
+
+def test_snooze_until_a_time_or_until_the_customer_writes(client, org, services):
+    from datetime import UTC, datetime, timedelta
+
+    desk_sign_in(client, "agent_care")
+    headers = csrf(client)
+    base = f"/api/v1/conversations/{org.care_conversation}"
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    assert client.put(f"{base}/snooze", json={"until": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
+                      headers=headers).status_code == 400  # the past
+    assert client.put(f"{base}/snooze", json={"until": soon.isoformat()}, headers=headers).status_code == 204
+    page = client.get(f"/desk/conversations/{org.care_conversation}").text
+    assert "status-snoozed" in page and 'data-action="reopen"' in page and 'data-action="snooze"' not in page
+
+    def status() -> str:
+        [row] = rows(services, conversations, conversations.c.id == org.care_conversation)
+        return str(row["status"])
+
+    assert services.desk.wake_snoozed() == 0 and status() == "snoozed"  # not yet, nobody wrote
+    with services.engine.begin() as conn:  # the customer writes after the snooze
+        conn.execute(update(conversations).where(conversations.c.id == org.care_conversation)
+                     .values(last_inbound_at=datetime.now(UTC) + timedelta(seconds=1)))
+    assert services.desk.wake_snoozed() == 1 and status() == "open"
+    # and by time
+    assert client.put(f"{base}/snooze", json={"until": soon.isoformat()}, headers=headers).status_code == 204
+    later = services.desk.clock
+    services.desk.clock = lambda: later() + timedelta(hours=2)
+    try:
+        assert services.desk.wake_snoozed() == 1 and status() == "open"
+    finally:
+        services.desk.clock = later
+    actions = [r["action"] for r in rows(services, audit_log) if r["target_type"] == "conversation"]
+    assert actions == ["conversation.snoozed", "conversation.snoozed"]

@@ -3,6 +3,7 @@ API tokens alike. Conversations outside the caller's scope are 404."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -26,6 +27,10 @@ class AssigneeIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
+
+
+class SnoozeIn(BaseModel):
+    until: datetime  # with a time zone; at most 30 days away
 
 
 class ContactNameIn(BaseModel):
@@ -52,6 +57,12 @@ def set_assignee(svc: Svc, principal: CurrentPrincipal, conversation_id: int, bo
 def set_status(svc: Svc, principal: CurrentPrincipal, conversation_id: int, body: StatusIn) -> None:
     """Resolve (`resolved`) or reopen (`open`)."""
     svc.desk.do_set_status(principal, conversation_id, body.status)
+
+
+@router.put("/conversations/{conversation_id}/snooze", status_code=204)
+def snooze(svc: Svc, principal: CurrentPrincipal, conversation_id: int, body: SnoozeIn) -> None:
+    """Snooze until `until` or until the customer writes, whichever comes first; then it reopens."""
+    svc.desk.do_snooze(principal, conversation_id, body.until)
 
 
 @router.put("/conversations/{conversation_id}/contact-name", status_code=204)

@@ -209,6 +209,11 @@ document.addEventListener("click", async (event) => {
   let response;
   if (action === "assign-me") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: Number(document.body.dataset.userId) });
   else if (action === "transfer") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: Number(document.getElementById("transfer-to").value) });
+  else if (action === "snooze") {
+    const hours = Number(document.getElementById("snooze-for").value);
+    const until = new Date(Date.now() + hours * 3600 * 1000).toISOString();
+    response = await api("PUT", `/api/v1/conversations/${id}/snooze`, { until });
+  }
   else if (action === "unassign") response = await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: null });
   else if (action === "resolve") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "resolved" });
   else if (action === "reopen") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "open" });
