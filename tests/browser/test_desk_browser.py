@@ -194,3 +194,27 @@ def test_a_customer_named_like_markup_is_shown_as_text(page_of, demo, dialogs):
     assert page.locator("li.message.dir-in .text", has_text=evil).count() == 1
     assert page.locator("img[src=x]").count() == 0
     assert dialogs == []
+
+
+def test_an_assignment_appears_live_and_the_keyboard_opens_a_conversation(page_of, demo):
+    conversation = demo.conversations()["Marco Rossi"]
+    page = page_of(GIULIA_AGENT)
+    page.locator("li.row").first.wait_for()
+    page.wait_for_timeout(300)
+    # the supervisor assigns Marco Rossi's conversation to Giulia (through the API, as another screen would)
+    giulia_id = next(u["id"] for u in demo.api.get("/api/v1/users").json()
+                     if u["email"] == GIULIA_AGENT.email)
+    answer = demo.api.put(f"/api/v1/conversations/{conversation['id']}/assignee", json={"user_id": giulia_id})
+    assert answer.status_code == 204, answer.text
+    row = page.locator(f"li.row[data-conversation-id='{conversation['id']}']")
+    row.locator(".assignee", has_text="Giulia Agente").wait_for(timeout=WAIT_MS)
+    # j selects the first row, j the next…; Enter opens the selected one
+    index = [int(i) for i in page.locator("li.row").evaluate_all(
+        "rows => rows.map(r => r.dataset.conversationId)")].index(conversation["id"])
+    for _ in range(index + 1):
+        page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/desk/conversations/{conversation['id']}")
+    assert page.locator("#conversation-assignee").inner_text() == "Giulia Agente"
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r".*/desk/$"))
