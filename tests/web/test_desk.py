@@ -253,3 +253,30 @@ def test_snooze_until_a_time_or_until_the_customer_writes(client, org, services)
         services.desk.clock = later
     actions = [r["action"] for r in rows(services, audit_log) if r["target_type"] == "conversation"]
     assert actions == ["conversation.snoozed", "conversation.snoozed"]
+
+
+def test_older_messages_page_back_from_the_latest(client, org, services):
+    from centralino.web.desk import pages
+
+    for i in range(5):
+        services.desk.do_add_note(supervisor_of(org), org.care_conversation, f"note {i}")
+    desk_sign_in(client, "agent_care")
+    pages.CONVERSATION_MESSAGES, before = 2, pages.CONVERSATION_MESSAGES
+    try:
+        page = client.get(f"/desk/conversations/{org.care_conversation}").text
+        seen = re.findall(r'data-message-id="(\d+)"', page)
+        while (older := re.search(r'id="older" data-cursor="([^"]+)"', page)):
+            page = client.get(f"/desk/conversations/{org.care_conversation}/older",
+                              params={"cursor": older.group(1)}).text
+            seen = re.findall(r'data-message-id="(\d+)"', page) + seen
+    finally:
+        pages.CONVERSATION_MESSAGES = before
+    assert len(seen) == 6 and seen == sorted(seen, key=int)  # the customer's message and five notes, in order
+    client.cookies.clear()
+    desk_sign_in(client, "agent_sales")
+    assert client.get(f"/desk/conversations/{org.care_conversation}/older", params={"cursor": "x"}).status_code == 404
+
+
+def supervisor_of(org):
+    from centralino.domain.access import Principal, Role
+    return Principal(Role.SUPERVISOR, org.supervisor, frozenset({org.care}))

@@ -205,7 +205,8 @@ def _conversation_context(request: Request, principal: Principal, conversation_i
         conversation = queries.get_conversation(conn, conversation_id, visible_conversations(principal))
         if conversation is None:
             return None
-        items, _ = queries.list_messages(conn, conversation_id, limit=CONVERSATION_MESSAGES, cursor=None)
+        items, older_cursor = queries.list_messages(conn, conversation_id, limit=CONVERSATION_MESSAGES,
+                                                    cursor=None)
         items.reverse()
         contact = queries.get_contact(conn, int(conversation["contact_id"])) or {}
         others = desk_repo.contact_conversations(conn, principal, int(conversation["contact_id"]))
@@ -214,7 +215,7 @@ def _conversation_context(request: Request, principal: Principal, conversation_i
         messages = _message_views(request, conn, items)
         transfer_to = _transfer_candidates(conn, principal)
     return {"conversation": conversation, "messages": messages, "contact": contact, "others": others,
-            "assignee": assignee, "transfer_to": transfer_to,
+            "assignee": assignee, "transfer_to": transfer_to, "older_cursor": older_cursor,
             "window": window.state(conversation["window_expires_at"], datetime.now(UTC))}
 
 
@@ -269,6 +270,23 @@ def message_fragment(request: Request, conversation_id: int, message_id: int) ->
             return HTMLResponse("", status_code=404, headers=SECURITY_HEADERS)
         view = _message_views(request, conn, [found])[0]
     return render(request, "_message.html", principal=principal, m=view)
+
+
+@router.get("/conversations/{conversation_id}/older", response_class=HTMLResponse)
+def older_messages(request: Request, conversation_id: int, cursor: str) -> Response:
+    """The page of messages before `cursor` (oldest first), and the link to the page before it."""
+    principal = page_principal(request)
+    if principal is None:
+        return HTMLResponse("", status_code=401, headers=SECURITY_HEADERS)
+    with services(request).engine.connect() as conn:
+        if queries.get_conversation(conn, conversation_id, visible_conversations(principal)) is None:
+            return HTMLResponse("", status_code=404, headers=SECURITY_HEADERS)
+        items, older_cursor = queries.list_messages(conn, conversation_id, limit=CONVERSATION_MESSAGES,
+                                                    cursor=cursor)
+        items.reverse()
+        views = _message_views(request, conn, items)
+    return render(request, "_older.html", principal=principal, messages=views, older_cursor=older_cursor,
+                  conversation={"id": conversation_id})
 
 
 # --- live updates ----------------------------------------------------------------------------------------------

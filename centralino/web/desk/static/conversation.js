@@ -50,6 +50,20 @@ live((item) => {
   if (item.type === "message.received") { reopenWindow(); }
 }, () => location.reload());
 
+// Older messages: the page before, inserted above, keeping what the agent was looking at in place.
+list.addEventListener("click", async (event) => {
+  const button = event.target.closest("#older");
+  if (!button) return;
+  button.disabled = true;
+  const older = await fragment(`/desk/conversations/${id}/older?cursor=${encodeURIComponent(button.dataset.cursor)}`);
+  if (!older) { button.disabled = false; return; }
+  const from = list.scrollHeight - list.scrollTop;
+  const link = button.closest("li");
+  link.after(...older.childNodes);
+  link.remove();
+  list.scrollTop = list.scrollHeight - from;
+});
+
 // --- the window --------------------------------------------------------------------------------------
 
 let closesAt = composer.dataset.closesAt ? new Date(composer.dataset.closesAt) : null;
