@@ -22,15 +22,35 @@ toBottom();
 
 // --- messages ----------------------------------------------------------------------------------------
 
-async function showMessage(messageId) {
-  const fresh = await fragment(`/desk/conversations/${id}/messages/${messageId}`);
-  const li = fresh?.querySelector("li.message");
-  if (!li) return;
-  const existing = document.getElementById(li.id);
-  if (existing) { existing.replaceWith(li); return; }
-  const stick = atBottom();
-  list.append(li);
-  if (stick) toBottom();
+// New messages are appended; a change to one (ticks, media stored) redraws it only if it is on screen
+// (an old message beyond the loaded pages stays where it is: not appended at the bottom).
+const NEW_MESSAGE = new Set(["message.received", "message.queued", "message.note_added"]);
+
+// A change heard while the new message is still being fetched redraws it once it is in.
+const fetching = new Set();
+const changedMeanwhile = new Set();
+
+async function showMessage(messageId, isNew = true) {
+  if (!isNew && !document.getElementById(`message-${messageId}`)) {
+    if (fetching.has(messageId)) changedMeanwhile.add(messageId);
+    return;
+  }
+  if (isNew) fetching.add(messageId);
+  try {
+    const fresh = await fragment(`/desk/conversations/${id}/messages/${messageId}`);
+    const li = fresh?.querySelector("li.message");
+    if (!li) return;
+    const existing = document.getElementById(li.id);
+    if (existing) existing.replaceWith(li);
+    else if (isNew) {
+      const stick = atBottom();
+      list.append(li);
+      if (stick) toBottom();
+    }
+  } finally {
+    if (isNew) fetching.delete(messageId);
+  }
+  if (changedMeanwhile.delete(messageId)) showMessage(messageId, false);
 }
 
 async function redrawHeader() {
@@ -44,7 +64,9 @@ async function redrawHeader() {
 
 live((item) => {
   if (String(item.conversation_id) !== id) return;
-  if (item.message_id !== undefined && item.type !== "message.reaction_changed") showMessage(item.message_id);
+  if (item.message_id !== undefined && item.type !== "message.reaction_changed") {
+    showMessage(item.message_id, NEW_MESSAGE.has(item.type));
+  }
   else if (item.type === "message.reaction_changed") location.reload();
   if (item.type.startsWith("conversation.") || item.type === "contact.renamed") redrawHeader();
   if (item.type === "message.received") { reopenWindow(); }
