@@ -311,9 +311,15 @@ async def desk_events(request: Request) -> Response:
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                if item["type"] == "bye":
+                # everything already queued goes out as one chunk: one write per wakeup, not per event
+                items = [item]
+                while not client.queue.empty():
+                    items.append(client.queue.get_nowait())
+                chunk = b"".join(b"data: " + orjson.dumps(i) + b"\n\n" for i in items if i["type"] != "bye")
+                if chunk:
+                    yield chunk
+                if any(i["type"] == "bye" for i in items):
                     return
-                yield b"data: " + orjson.dumps(item) + b"\n\n"
         finally:
             hub.disconnect(client)
 
