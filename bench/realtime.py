@@ -11,10 +11,11 @@ cookie) and holds `GET /desk/events` open, reconnecting 1 s after each 25 s stre
 Load: signed one-message deliveries from distinct customers POSTed open-loop at --rate to the webhook;
 the time each 200 arrives is the acknowledgement. Per agent, the time the `message.received` event
 naming the message arrives (ack->event). A sample of agents also fetches the fragment the conversation
-page fetches on that event (`/desk/conversations/{id}/messages/{mid}`), each message by one sample agent
-(as if that agent had its conversation open): ack->fragment. Misses: a message acknowledged while an
-agent's stream was connected (and stayed connected 1 s after) that never reached it; messages that fell
-in a reconnect gap are counted apart (the page re-reads its view after reconnecting).
+page fetches on that event (`/desk/conversations/{id}/messages/{mid}`), for every --fragment-every'th
+message, each by one sample agent (as if it had that conversation open): ack->fragment. Misses: a
+message acknowledged while an agent's stream was connected (and stayed connected 1 s after) that never
+reached it; messages that fell in a reconnect gap are counted apart (the page re-reads its view after
+reconnecting). The load with all agents outlasts a stream (25 s), so every agent reconnects at least once.
 
 Baseline in the same run: the same load with 1 agent connected (`p99_ratio` = p99 with N / with 1).
 The client is one asyncio process (raw streams for the event streams, httpx for sign-in and fragments).
@@ -64,7 +65,7 @@ HASH_ENV = {"CENTRALINO_PASSWORD_HASH_TIME_COST": "1", "CENTRALINO_PASSWORD_HASH
 class Agent:
     email: str
     cookie: str = ""
-    fetch_slot: int | None = None  # sample agents fetch the fragment of messages with id % sample == slot
+    fetch_slot: int | None = None  # sample agents: which of the fetched messages this one fetches
     events: dict[int, float] = field(default_factory=dict)  # message id -> arrival time
     fragments: dict[int, float] = field(default_factory=dict)
     connected: list[list[float]] = field(default_factory=list)  # [first byte, end] per stream
@@ -75,10 +76,11 @@ class Agent:
 class Client:
     """The agents' browsers and the webhook sender, in this process."""
 
-    def __init__(self, port: int, agents: list[Agent], sample: int) -> None:
+    def __init__(self, port: int, agents: list[Agent], sample: int, fragment_every: int) -> None:
         self.port = port
         self.agents = agents
         self.sample = sample
+        self.every = fragment_every
         self.stop = asyncio.Event()
         self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
                                       limits=httpx.Limits(max_connections=64))
@@ -125,7 +127,8 @@ class Client:
                 for cid, mid in RECEIVED.findall(buf, 0, cut):
                     m = int(mid)
                     agent.events.setdefault(m, now)
-                    if agent.fetch_slot is not None and m % self.sample == agent.fetch_slot:
+                    if agent.fetch_slot is not None and m % self.every == 0 \
+                            and m // self.every % self.sample == agent.fetch_slot:
                         task = asyncio.create_task(self.fetch(agent, int(cid), m))
                         self.fetches.add(task)
                         task.add_done_callback(self.fetches.discard)
@@ -234,7 +237,7 @@ class RealtimeBench:
     async def phase(self, agents: list[Agent], seconds: float, sample: int) -> dict[str, Any]:
         """Connect `agents`, send `seconds` of load, measure; the streams stay open 2 s after the last ack."""
         a = self.args
-        client = Client(self.port, agents, sample)
+        client = Client(self.port, agents, sample, a.fragment_every)
         await asyncio.gather(*(client.sign_in(agent) for agent in agents))
         streams = [asyncio.create_task(client.stream_forever(agent)) for agent in agents]
         # the streams open spread over the first seconds, so their 25 s ends are spread like real browsers'
@@ -252,10 +255,15 @@ class RealtimeBench:
         for task in streams:
             task.cancel()
         await asyncio.gather(*streams, return_exceptions=True)
-        await asyncio.gather(*list(client.fetches), return_exceptions=True)
+        unfinished = 0
+        if client.fetches:  # fragments still queued 2 s after the last ack get 5 s more, then count as late
+            _, late = await asyncio.wait(list(client.fetches), timeout=5.0)
+            unfinished = len(late)
+            for task in late:
+                task.cancel()
         await client.http.aclose()
         self.seq += count
-        return self.measure(agents, acks, failures, cpu)
+        return {**self.measure(agents, acks, failures, cpu), "fragments_unfinished": unfinished}
 
     def measure(self, agents: list[Agent], acks: dict[int, float], failures: int,
                 cpu: dict[str, float]) -> dict[str, Any]:
@@ -320,6 +328,7 @@ class RealtimeBench:
             "target_p99_under_300ms": ev["p99_ms"] < TARGET_P99_MS,
             "run": full, "baseline": base,
             "settings": {"quick": a.quick, "duration_s": a.duration, "baseline_s": a.baseline_s, "sample": a.sample,
+                         "fragment_every": a.fragment_every,
                          "server": "centralino serve (web + in-process workers), 1 process",
                          "cores": os.cpu_count(), **code_version()},
         }
@@ -332,11 +341,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--agents", type=int, default=200)
     p.add_argument("--rate", type=float, default=200.0, help="inbound deliveries per second")
     p.add_argument("--sample", type=int, default=20, help="agents that also fetch fragments")
-    p.add_argument("--duration", type=float, help="load with all agents, seconds (60; 20 with --quick)")
-    p.add_argument("--baseline-s", type=float, help="load with 1 agent, seconds (15; 5 with --quick)")
+    p.add_argument("--fragment-every", type=int, default=10,
+                   help="fragments are fetched for every Nth message id, each by one sample agent (20/s at 200/s)")
+    p.add_argument("--duration", type=float, help="load with all agents, seconds (60; 25 with --quick)")
+    p.add_argument("--baseline-s", type=float, help="load with 1 agent, seconds (25; 5 with --quick)")
     a = p.parse_args(argv)
-    a.duration = a.duration or (20.0 if a.quick else 60.0)
-    a.baseline_s = a.baseline_s or (5.0 if a.quick else 15.0)
+    a.duration = a.duration or (25.0 if a.quick else 60.0)
+    a.baseline_s = a.baseline_s or (5.0 if a.quick else 25.0)
     return a
 
 
