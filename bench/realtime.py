@@ -44,7 +44,6 @@ from sqlalchemy import select
 from bench import common
 from bench.ingest import CpuMeter, Proc, Runner, code_version, fmt_cpu, free_port, peak_rss_mb, say, server_env
 from bench.loadgen import _connect, _exchange
-from bench.outbound import PG_ADMIN, pct
 from centralino.config import Mode, Settings
 from centralino.demo_access import SETUP
 from centralino.domain.access import Role
@@ -53,6 +52,7 @@ from centralino.storage import channels as channel_repo
 from centralino.storage.db import make_engine
 from centralino.storage.tables import messages
 
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-agent-password"
 RECEIVED = re.compile(rb'"type":"message\.received","conversation_id":(\d+),"message_id":(\d+)')
 WAMID = re.compile(r"wamid\.BENCH\w+?(\d{12})$")
@@ -173,6 +173,13 @@ class Client:
 
         await asyncio.gather(*(one(k) for k in range(connections)))
         return failures
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def latency_stats(values: list[float]) -> dict[str, float]:
