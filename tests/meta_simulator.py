@@ -24,18 +24,7 @@ from centralino.web.app import create_app
 from centralino.workers.http_client import make_graph_session
 from centralino.workers.sender import OutboxSender
 from tests.factories import ACCESS_TOKEN, APP_SECRET, PNID, VERIFY_TOKEN, WABA
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    """Poll until `predicate()` is truthy (bounded, never a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+from tests.processes import wait_for
 
 
 class Served:
@@ -47,7 +36,7 @@ class Served:
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
         self.thread.start()
-        wait_for(lambda: self.server.started, "uvicorn to start")
+        wait_for("uvicorn to start", lambda: self.server.started, 10.0)
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -141,7 +130,7 @@ class MetaSide:
         def check() -> Any:
             self.services.delivery_worker.drain()
             return predicate()
-        return wait_for(check, what)
+        return wait_for(what, check, 10.0)
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = self.control.get("/stats").json()["numbers"].get(PNID, {})

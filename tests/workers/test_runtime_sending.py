@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from centralino.storage.tables import messages
 from tests.helpers import rows
-from tests.meta_simulator import MetaSide, wait_for
+from tests.meta_simulator import MetaSide
+from tests.processes import wait_for
 
 
 def test_the_runtime_sends_what_the_api_queued_and_applies_its_statuses(services):
@@ -22,7 +23,7 @@ def test_the_runtime_sends_what_the_api_queued_and_applies_its_statuses(services
         def status() -> str:
             return str(rows(services, messages, messages.c.id == message_id)[0]["status"])
 
-        wait_for(lambda: status() == "read", "the message to be sent, delivered and read")
+        wait_for("the message to be sent, delivered and read", lambda: status() == "read", 10.0)
         shown = meta.api.get(f"/api/v1/messages/{message_id}").json()
         assert shown["external_id"] and shown["accepted_at"] and shown["delivery"]["state"] == "done"
         assert [h["status"] for h in shown["status_history"]] == ["sent", "delivered", "read"]
