@@ -16,16 +16,23 @@ from centralino.storage.tables import events as events_table
 @dataclass
 class UnitOfWork:
     conn: Connection
+    bus: EventBus | None = None
     pending: list[Event] = field(default_factory=list)
 
     def emit(self, event_type: str, **payload: Any) -> None:
-        self.pending.append(Event(type=event_type, payload=payload))
+        """Record an event; its in-transaction listeners (EventBus.subscribe_in_transaction) run now, on
+        this transaction, and may emit more."""
+        event = Event(type=event_type, payload=payload)
+        self.pending.append(event)
+        if self.bus is not None:
+            for listener in self.bus.transaction_listeners(event_type):
+                listener(self, event)
 
 
 @contextmanager
 def unit_of_work(engine: Engine, bus: EventBus | None) -> Iterator[UnitOfWork]:
     with engine.begin() as conn:
-        uow = UnitOfWork(conn)
+        uow = UnitOfWork(conn, bus)
         yield uow
         if uow.pending:
             conn.execute(

@@ -146,14 +146,29 @@ class Reaction:
     type: ClassVar[str] = "reaction"
 
 
-Content = Text | Media | Location | Contacts | ReplyButtons | ListMessage | CallToAction | Reaction
+@dataclass(frozen=True)
+class TemplateMessage:
+    """An approved WhatsApp template with its parameters, ready to queue (app/template_send.py builds it from
+    the stored template and checks every parameter first). The one kind allowed outside the window."""
+
+    name: str
+    language: str  # Meta's code: it, en_US, …
+    category: str  # marketing | utility | authentication: decides the consent purpose (domain/consent.py)
+    components: tuple[dict[str, Any], ...]  # Meta's `components` send parameters, already checked
+    preview: str  # the message as the customer will see it (header, body, footer, buttons): desk and search
+    template_id: int | None = None  # our templates row
+    header_media: Media | None = None  # an uploaded header file: its media_id is handed to the channel first
+    type: ClassVar[str] = "template"
+
+
+Content = Text | Media | Location | Contacts | ReplyButtons | ListMessage | CallToAction | Reaction | TemplateMessage
 Interactive = ReplyButtons | ListMessage | CallToAction
 
 
 def is_free_form(content: Content) -> bool:
     """Free-form content may only be sent inside the customer-service window. Every type here is
-    free-form; approved templates (a later issue) are the one kind that is not."""
-    return True
+    free-form except an approved template."""
+    return not isinstance(content, TemplateMessage)
 
 
 def uploads(content: Content) -> list[int]:
@@ -167,7 +182,10 @@ def media_items(content: Content) -> list[tuple[Media, str]]:
     if isinstance(content, Media):
         return [(content, content.kind.value)]
     media = _header_media(content)
-    return [(media, f"interactive.header.{media.kind.value}")] if media is not None else []
+    if media is None:
+        return []
+    where = "template.header" if isinstance(content, TemplateMessage) else "interactive.header"
+    return [(media, f"{where}.{media.kind.value}")]
 
 
 def searchable_text(content: Content) -> str | None:
@@ -181,12 +199,16 @@ def searchable_text(content: Content) -> str | None:
         return ", ".join(str((c.get("name") or {}).get("formatted_name") or "") for c in content.cards) or None
     if isinstance(content, Reaction):
         return content.emoji or None
+    if isinstance(content, TemplateMessage):
+        return content.preview
     return content.body
 
 
 def _header_media(content: Content) -> Media | None:
     if isinstance(content, (ReplyButtons, CallToAction)) and content.header is not None:
         return content.header.media
+    if isinstance(content, TemplateMessage):
+        return content.header_media
     return None
 
 
@@ -208,8 +230,9 @@ def validate(content: Content) -> None:
         _list(content)
     elif isinstance(content, CallToAction):
         _cta(content)
-    else:
+    elif isinstance(content, Reaction):
         _reaction(content)
+    # a TemplateMessage is checked against its stored template when built (app/template_send.py)
 
 
 def _fail(code: str, message: str, field: str) -> ContentInvalid:

@@ -26,6 +26,7 @@ from centralino.domain.outbound import (
     Reaction,
     ReplyButton,
     ReplyButtons,
+    TemplateMessage,
     Text,
     validate,
 )
@@ -57,6 +58,21 @@ def parse_content(data: object) -> Content:
     content = _parse(kind, body)
     validate(content)
     return content
+
+
+def decode_stored(data: JSON) -> Content:
+    """A queued message's content as stored (to_dict): everything parse_content takes, and templates,
+    which only the template use case builds (app/template_send.py), never a raw API request."""
+    if data.get("type") != "template":
+        return parse_content(data)
+    part = data["template"]
+    header = part.get("header_media")
+    return TemplateMessage(
+        name=part["name"], language=part["language"], category=part["category"],
+        components=tuple(part.get("components") or ()), preview=part.get("preview") or "",
+        template_id=part.get("template_id"),
+        header_media=_media(MediaKind(header["kind"]), {k: v for k, v in header.items() if k != "kind"},
+                            "template.header") if header else None)
 
 
 def _parse(kind: str, body: JSON) -> Content:
@@ -164,6 +180,13 @@ def to_dict(content: Content) -> JSON:
         return {"type": "contacts", "contacts": [dict(c) for c in content.cards]}
     if isinstance(content, Reaction):
         return {"type": "reaction", "reaction": {"message_id": content.message_id, "emoji": content.emoji}}
+    if isinstance(content, TemplateMessage):
+        header = content.header_media
+        return {"type": "template", "template": _compact({
+            "name": content.name, "language": content.language, "category": content.category,
+            "components": [dict(c) for c in content.components], "preview": content.preview,
+            "template_id": content.template_id,
+            "header_media": {"kind": header.kind.value, **_media_dict(header)} if header is not None else None})}
     part: JSON = {"type": content.interactive_type, "body": {"text": content.body}}
     if isinstance(content, ListMessage):
         if content.header is not None:

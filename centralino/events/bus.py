@@ -16,6 +16,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Listener = Callable[["Event"], None]
+# A listener inside the transaction that caused the event: (the unit of work, the event). Its writes
+# commit or roll back with the cause, so an effect that must not be lost (an opt-out after STOP, a
+# template's new status, a campaign recipient's tick) is never lost to a crash between commit and
+# listener. It may emit further events on the unit of work.
+TransactionListener = Callable[[Any, "Event"], None]
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,15 @@ class EventBus:
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._in_transaction: dict[str, list[TransactionListener]] = defaultdict(list)
+
+    def subscribe_in_transaction(self, event_type: str, listener: TransactionListener) -> None:
+        """Run `listener(uow, event)` inside the emitting transaction, before it commits. Unlike
+        after-commit listeners, its failure rolls the whole transaction back: keep it small and sure."""
+        self._in_transaction[event_type].append(listener)
+
+    def transaction_listeners(self, event_type: str) -> list[TransactionListener]:
+        return self._in_transaction.get(event_type, [])
 
     def subscribe(self, event_type: str, listener: Listener) -> None:
         self._listeners[event_type].append(listener)

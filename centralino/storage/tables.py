@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from centralino.storage.types import Id, Json, UTCDateTime
@@ -53,6 +54,20 @@ contacts = Table(
     Column("merged_into_id", Id, ForeignKey("contacts.id")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The customer's language (BCP 47 / Meta's locale, e.g. "it", "en_US"): templates are sent in it.
+    Column("language", String(16)),
+    # Custom attributes the business keeps ({"tier": "gold", "city": "Milano"}): shown and edited on the
+    # customer panel, used by campaign segments and template parameters.
+    Column("attributes", Json, nullable=False, default=dict, server_default=text("'{}'")),
+)
+
+contact_tags = Table(
+    "contact_tags",
+    metadata,
+    Column("contact_id", Id, ForeignKey("contacts.id"), primary_key=True),
+    Column("tag", String(100), primary_key=True),  # lower-cased
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_contact_tags_tag", "tag"),
 )
 
 contact_identities = Table(
@@ -393,4 +408,15 @@ audit_log = Table(
     Column("details", Json, nullable=False),
     Column("ip", String(64)),
     Index("ix_audit_log_at", "at"),
+)
+
+
+# Areas with their own table modules (same metadata); imported here so `metadata` is complete wherever
+# tables.py is imported (Alembic, the tests' schema check).
+from centralino.storage import (  # noqa: E402,F401
+    tables_campaigns,
+    tables_consent,
+    tables_desk,
+    tables_notifications,
+    tables_templates,
 )

@@ -29,7 +29,7 @@ from centralino.app.outbox import AttemptResult, OutboxLedger, RetryPolicy
 from centralino.channels.registry import adapter
 from centralino.config import Settings
 from centralino.domain.outbound import uploads
-from centralino.domain.outbound_codec import parse_content
+from centralino.domain.outbound_codec import decode_stored
 from centralino.domain.pacing import Due, PairSpacer, RatePacer, SendWindow, plan
 from centralino.domain.sending import (
     Accepted,
@@ -263,7 +263,7 @@ class OutboxSender:
             return await channel_adapter.mark_read(channel, claim.target_external_id, self.client)
         try:
             assert claim.message_id is not None
-            content = parse_content(claim.content)
+            content = decode_stored(claim.content or {})
             provider_media: dict[int, str] = {}
             for media_id in uploads(content):
                 found = await self._provider_media(channel, media_id)

@@ -16,6 +16,7 @@ from centralino.domain.outbound import (
     Media,
     Reaction,
     ReplyButtons,
+    TemplateMessage,
     Text,
 )
 
@@ -54,12 +55,36 @@ def message_body(content: Content, *, recipient_kind: str, recipient: str, callb
         if not target_external_id:
             raise ValueError("a reaction needs the wamid of the message it reacts to")
         body.update(type="reaction", reaction={"message_id": target_external_id, "emoji": content.emoji})
+    elif isinstance(content, TemplateMessage):
+        body.update(type="template", template=_template(content, media_ids))
     else:
         body.update(type="interactive", interactive=_interactive(content, media_ids))
     if reply_to_external_id and not isinstance(content, Reaction):
         body["context"] = {"message_id": reply_to_external_id}
     body["biz_opaque_callback_data"] = callback_data
     return body
+
+
+def _template(content: TemplateMessage, provider_media: Mapping[int, str]) -> JSON:
+    """Meta's template object; an uploaded header file's id (ours) becomes the Graph media id."""
+    components: list[JSON] = []
+    for component in content.components:
+        part = dict(component)
+        if part.get("type") == "header" and content.header_media is not None:
+            part["parameters"] = [_header_parameter(p, content.header_media, provider_media)
+                                  for p in part.get("parameters", [])]
+        components.append(part)
+    template: JSON = {"name": content.name, "language": {"code": content.language}}
+    if components:
+        template["components"] = components
+    return template
+
+
+def _header_parameter(parameter: JSON, media: Media, provider_media: Mapping[int, str]) -> JSON:
+    kind = parameter.get("type")
+    if kind != media.kind.value:
+        return parameter
+    return {"type": kind, kind: _media(media, provider_media)}
 
 
 def read_body(external_id: str) -> JSON:

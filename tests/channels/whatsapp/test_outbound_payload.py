@@ -60,3 +60,26 @@ def test_interactive_shapes() -> None:
 
 def test_read_receipt() -> None:
     assert read_body("wamid.IN") == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN"}
+
+
+def test_a_template_round_trips_through_storage_and_its_uploaded_header_becomes_the_graph_id():
+    from centralino.domain.media_rules import MediaKind
+    from centralino.domain.outbound import Media, TemplateMessage
+    from centralino.domain.outbound_codec import decode_stored, to_dict
+
+    content = TemplateMessage(
+        name="boarding_pass", language="it", category="utility",
+        components=({"type": "header", "parameters": [{"type": "document", "document": {"media_id": 7}}]},
+                    {"type": "body", "parameters": [{"type": "text", "text": "AZ 610"}]}),
+        preview="Carta d'imbarco AZ 610", template_id=3,
+        header_media=Media(MediaKind.DOCUMENT, media_id=7, filename="pass.pdf"))
+    stored = decode_stored(to_dict(content))
+    assert stored == content
+    body = message_body(stored, recipient_kind="whatsapp", recipient="393331234567", callback_data="centralino:1",
+                        provider_media={7: "9001"})
+    assert body["type"] == "template"
+    assert body["template"]["name"] == "boarding_pass"
+    assert body["template"]["language"] == {"code": "it"}
+    header, text = body["template"]["components"]
+    assert header["parameters"] == [{"type": "document", "document": {"id": "9001", "filename": "pass.pdf"}}]
+    assert text["parameters"] == [{"type": "text", "text": "AZ 610"}]
