@@ -58,5 +58,8 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
                           sign_in_window=timedelta(seconds=settings.sign_in_window_s))
     auth = AuthService(engine, passwords, bus, policy=policy, integration_token=settings.api_token.get_secret_value())
     admin = AdminService(engine, passwords, bus)
-    return Services(settings, engine, bus, box, directory, processor, worker, outbound, auth, admin,
-                    DeskActions(engine, bus))
+    services = Services(settings=settings, engine=engine, bus=bus, box=box, directory=directory, processor=processor,
+                        delivery_worker=worker, outbound=outbound, auth=auth, admin=admin,
+                        desk=DeskActions(engine, bus))
+    # Each area wires its use cases and in-transaction listeners below, one line each (keep them in this order).
+    return services
