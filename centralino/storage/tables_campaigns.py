@@ -1,7 +1,79 @@
-"""Tables for campaigns and their recipients (issue 5).
+"""Tables for campaigns and their recipients (issue 5, docs/campaigns.md).
 
-Same metadata as storage/tables.py; schema changes go through Alembic (one migration per area)."""
+Same metadata as storage/tables.py; schema changes go through Alembic (one migration per area).
+Progress is counted from the recipients (one indexed GROUP BY), not kept in counters on the campaign
+row: the status listeners tick one recipient each and would otherwise all contend for that one row.
+"""
 
 from __future__ import annotations
 
-from centralino.storage.tables import metadata  # noqa: F401
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+
+from centralino.storage.tables import metadata
+from centralino.storage.types import Id, Json, UTCDateTime
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("template_id", Id, ForeignKey("templates.id"), nullable=False),
+    Column("template_name", String(512), nullable=False),
+    Column("template_language", String(16), nullable=False),
+    Column("template_category", String(32), nullable=False),  # the consent purpose of every send
+    # The template's definition as it was when the campaign was planned: every recipient gets this one.
+    Column("template_components", Json),
+    # {"kind": "segment", "tags": [...], "attributes": {...}, "consent": "opted_in" | "any"} or
+    # {"kind": "csv", "filename": ..., "rows": n, "rejected": n}
+    Column("audience", Json, nullable=False),
+    # template variable -> {"text": literal} | {"field": "display_name" | "language"} | {"attribute": key},
+    # each with an optional "default"; CSV campaigns take their columns instead
+    Column("parameters", Json, nullable=False),
+    Column("start_at", UTCDateTime),  # scheduled start (null: when started)
+    Column("rate_per_s", Float, nullable=False),
+    Column("daily_tier", String(16), nullable=False),  # 250 | 1k | 10k | 100k | unlimited
+    Column("on_tier_limit", String(8), nullable=False),  # wait | skip
+    # draft | scheduled | running | paused | cancelled | completed (domain/campaigns.py CampaignStatus)
+    Column("status", String(16), nullable=False),
+    Column("recipients_total", Integer, nullable=False, default=0),
+    Column("rejected_total", Integer, nullable=False, default=0),  # CSV rows / contacts left out at planning
+    Column("plan_report", Json),  # the rejected rows (capped) and why
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("planned_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("waiting_reason", Text),  # why a running campaign is not feeding (the daily tier is used up)
+    Index("ix_campaigns_status", "status"),
+)
+
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("campaign_id", Id, ForeignKey("campaigns.id"), nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False),
+    Column("channel_id", Id, ForeignKey("channels.id"), nullable=False),
+    Column("recipient_kind", String(32), nullable=False),  # an identity kind: whatsapp | whatsapp_bsuid
+    Column("recipient", String(300), nullable=False),
+    Column("params", Json, nullable=False),  # the template variables' values, frozen at planning
+    # planned | queued | sent | delivered | read | replied | failed | skipped_consent | skipped_tier | cancelled
+    Column("state", String(16), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id"), unique=True),  # the message of the current attempt
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error_code", Integer),
+    Column("error", Text),  # the failure's title, or why the recipient was skipped
+    Column("planned_at", UTCDateTime, nullable=False),
+    Column("queued_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("read_at", UTCDateTime),
+    Column("replied_at", UTCDateTime),
+    Column("failed_at", UTCDateTime),
+    UniqueConstraint("campaign_id", "contact_id"),
+    Index("ix_campaign_recipients_feed", "campaign_id", "state", "id"),  # the feeder, the funnel, the lists
+    Index("ix_campaign_recipients_contact", "contact_id", "channel_id"),  # a reply marks "replied"
+    Index("ix_campaign_recipients_tier", "channel_id", "queued_at"),  # the rolling 24 h per channel
+)
