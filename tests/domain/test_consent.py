@@ -125,7 +125,7 @@ def test_policy_is_configurable() -> None:
 
 
 @pytest.mark.parametrize("text", ["STOP", "stop", "  Stop!  ", "Stop.", "annulla", "DISISCRIVIMI", "stop  promozioni",
-                                  "Stop Promozioni", "unsubscribe", "ＳＴＯＰ"])
+                                  "Stop Promozioni", "unsubscribe", "\uff33\uff34\uff2f\uff30"])  # full-width STOP
 def test_opt_out_keywords_match_the_whole_message(text: str) -> None:
     found = Keywords().match(text)
     assert found is not None and found.action is Action.OPT_OUT
