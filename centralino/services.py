@@ -14,6 +14,7 @@ from centralino.app.desk import DeskActions
 from centralino.app.inbound import InboundProcessor
 from centralino.app.outbound import OutboundService
 from centralino.app.passwords import Passwords
+from centralino.app.templates import TemplateService
 from centralino.config import Settings
 from centralino.events.bus import EventBus
 from centralino.storage.channels import SecretBox
@@ -35,6 +36,7 @@ class Services:
     admin: AdminService  # users, departments, API tokens (app/admin.py)
     desk: DeskActions  # notes, assignment, resolve/reopen, contact names (app/desk.py)
     extra: dict[str, object] = field(default_factory=dict)
+    templates: TemplateService | None = None  # template lifecycle and Meta's template webhooks (app/templates.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -62,4 +64,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
                         delivery_worker=worker, outbound=outbound, auth=auth, admin=admin,
                         desk=DeskActions(engine, bus))
     # Each area wires its use cases and in-transaction listeners below, one line each (keep them in this order).
+    services.templates = TemplateService.wired(engine, directory, bus)
     return services

@@ -181,7 +181,7 @@ class InboundProcessor:
         if stored:
             uow.emit("template.status_changed", account_id=ev.waba_id, template_id=ev.template_id,
                      name=ev.name, language=ev.language, status=ev.status.value, raw_event=ev.raw_event,
-                     reason=ev.reason)
+                     reason=ev.reason, at=ev.timestamp.isoformat() if ev.timestamp else None, data=ev.raw)
 
     def _notice(self, uow: UnitOfWork, ev: AccountNotice, delivery_id: int | None) -> None:
         channel = self.directory.by_address(self.kind, ev.channel_key) if ev.channel_key else None
@@ -206,7 +206,7 @@ class InboundProcessor:
                      errors=[_error_dict(e) for e in ev.errors])
         else:
             uow.emit(f"provider.{ev.kind}", channel_id=channel.id if channel else None, account_id=ev.waba_id,
-                     field=ev.field)
+                     field=ev.field, data=ev.data)
 
     def _first_of_account(self, waba_id: str | None) -> Channel | None:
         found = self.directory.by_account(self.kind, waba_id) if waba_id else []
