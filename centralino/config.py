@@ -82,6 +82,21 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8)
 
+    # Consent (docs/consent.md). Purposes whose business-initiated messages need a recorded opt-in (the
+    # others go unless the customer opted out); whole-message keywords per language (JSON in the
+    # environment); template quick-reply payloads that mean opt-out; the confirmation sent per language.
+    consent_opt_in_required: list[str] = ["marketing"]
+    consent_opt_out_keywords: dict[str, list[str]] | None = None  # None: domain/consent.py defaults
+    consent_opt_in_keywords: dict[str, list[str]] | None = None
+    consent_opt_out_payloads: list[str] = ["OPT_OUT", "STOP", "STOP_MARKETING", "STOP_PROMOTIONS", "UNSUBSCRIBE"]
+    consent_opt_out_confirmation: dict[str, str] = {
+        "it": "Ok, non riceverai più messaggi promozionali. Scrivi START per iscriverti di nuovo.",
+        "en": "Done: you will not receive promotional messages any more. Write START to subscribe again."}
+    consent_opt_in_confirmation: dict[str, str] = {
+        "it": "Grazie, sei di nuovo iscritto ai nostri messaggi promozionali. Scrivi STOP per annullare.",
+        "en": "Thanks, you are subscribed to our promotional messages again. Write STOP to unsubscribe."}
+    consent_default_language: str = "it"
+
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""
         if self.mode in (Mode.DEMO, Mode.DEV):

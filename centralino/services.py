@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 from centralino.app.admin import AdminService
 from centralino.app.auth import AccessPolicy, AuthService
 from centralino.app.channel_directory import ChannelDirectory
+from centralino.app.consent import ConsentService
+from centralino.app.consent_arrivals import install_consent
 from centralino.app.desk import DeskActions
 from centralino.app.inbound import InboundProcessor
 from centralino.app.outbound import OutboundService
@@ -37,6 +39,7 @@ class Services:
     desk: DeskActions  # notes, assignment, resolve/reopen, contact names (app/desk.py)
     extra: dict[str, object] = field(default_factory=dict)
     templates: TemplateService | None = None  # template lifecycle and Meta's template webhooks (app/templates.py)
+    consent: ConsentService | None = None  # the consent ledger: the send check, records, opt-outs (app/consent.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -65,4 +68,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
                         desk=DeskActions(engine, bus))
     # Each area wires its use cases and in-transaction listeners below, one line each (keep them in this order).
     services.templates = TemplateService.wired(engine, directory, bus)
+    services.consent = install_consent(settings, bus, outbound)
     return services

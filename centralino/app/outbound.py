@@ -16,11 +16,22 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from centralino.app.channel_directory import ChannelDirectory
+from centralino.app.consent import ConsentService
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain import window
+from centralino.domain.consent import purpose_of_category
 from centralino.domain.enums import DeliveryStatus, Direction, IdentityKind
 from centralino.domain.media_rules import MediaKind, check_file
-from centralino.domain.outbound import Content, Media, Reaction, is_free_form, media_items, searchable_text, validate
+from centralino.domain.outbound import (
+    Content,
+    Media,
+    Reaction,
+    TemplateMessage,
+    is_free_form,
+    media_items,
+    searchable_text,
+    validate,
+)
 from centralino.domain.outbound_codec import to_dict
 from centralino.domain.sending import OutboxKind
 from centralino.errors import Conflict, InvalidInput, NotFound
@@ -83,6 +94,8 @@ class OutboundService:
         self.directory = directory
         self.bus = bus
         self.clock = clock
+        # The one consent decision for business-initiated sends (services.py installs the configured one).
+        self.consent = ConsentService(engine, bus, clock=clock)
 
     # --- messages -------------------------------------------------------------------------------------------
 
@@ -112,6 +125,9 @@ class OutboundService:
         if is_free_form(content):
             check_window(conversation_id, conversation["window_expires_at"], now)
         channel_id = int(conversation["channel_id"])
+        if isinstance(content, TemplateMessage):  # business-initiated: the customer's consent decides
+            self.consent.check_consent(conn, int(conversation["contact_id"]), channel_id,
+                                       purpose_of_category(content.category), now)
         recipient_kind, recipient = self._recipient(conn, channel_id, int(conversation["contact_id"]))
         uploads = self._check_uploads(conn, content)
         reply_to_external_id = None

@@ -192,7 +192,7 @@ def normalise(text: str) -> str:
 class KeywordMatch:
     action: Action
     keyword: str  # as configured
-    language: str  # the language whose list matched (the confirmation is sent in it)
+    language: str  # the language whose list matched ("" when several have it): the confirmation's language
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,13 @@ class Keywords:
         for action, table in ((Action.OPT_IN, self.opt_in), (Action.OPT_OUT, self.opt_out)):
             for language, words in table.items():
                 for word in words:
-                    if normalise(word):
-                        index[normalise(word)] = KeywordMatch(action, word, language)  # opt-outs win ties
+                    key = normalise(word)
+                    if not key:
+                        continue
+                    held = index.get(key)
+                    # A word of several languages (STOP) names none: the customer's language decides.
+                    same = held is not None and held.action is action and held.language != language
+                    index[key] = KeywordMatch(action, word, "" if same else language)  # opt-outs win ties
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "longest", max((len(k) for k in index), default=0))
 

@@ -140,6 +140,8 @@ def test_keywords_never_match_inside_a_longer_message(text: str | None) -> None:
 def test_opt_in_keywords_and_languages() -> None:
     found = Keywords().match("iscrivimi")
     assert found is not None and found.action is Action.OPT_IN and found.language == "it"
+    shared = Keywords().match("STOP")
+    assert shared is not None and shared.action is Action.OPT_OUT and shared.language == ""
     assert Keywords().match("STOP", prefer_language="en_US") == Keywords().match("STOP", "en")
     stop_en = Keywords().match("stop", prefer_language="en")
     assert stop_en is not None and stop_en.language == "en"
