@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8)
 
+    # Templates (docs/templates.md): a send without a language goes in the customer's language, its base
+    # language (en_US -> en), then this one.
+    template_default_language: str = "it"
+
     # Consent (docs/consent.md). Purposes whose business-initiated messages need a recorded opt-in (the
     # others go unless the customer opted out); whole-message keywords per language (JSON in the
     # environment); template quick-reply payloads that mean opt-out; the confirmation sent per language.

@@ -16,6 +16,7 @@ from centralino.app.desk import DeskActions
 from centralino.app.inbound import InboundProcessor
 from centralino.app.outbound import OutboundService
 from centralino.app.passwords import Passwords
+from centralino.app.template_send import TemplateSender
 from centralino.app.templates import TemplateService
 from centralino.config import Settings
 from centralino.events.bus import EventBus
@@ -39,6 +40,7 @@ class Services:
     desk: DeskActions  # notes, assignment, resolve/reopen, contact names (app/desk.py)
     extra: dict[str, object] = field(default_factory=dict)
     templates: TemplateService | None = None  # template lifecycle and Meta's template webhooks (app/templates.py)
+    template_sender: TemplateSender | None = None  # sending an approved template (app/template_send.py)
     consent: ConsentService | None = None  # the consent ledger: the send check, records, opt-outs (app/consent.py)
 
     def dispose(self) -> None:
@@ -68,5 +70,6 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
                         desk=DeskActions(engine, bus))
     # Each area wires its use cases and in-transaction listeners below, one line each (keep them in this order).
     services.templates = TemplateService.wired(engine, directory, bus)
+    services.template_sender = TemplateSender(engine, directory, bus, outbound, settings.template_default_language)
     services.consent = install_consent(settings, bus, outbound)
     return services

@@ -32,3 +32,10 @@ def claim(conn: Connection, scope: str, conversation_id: int, key: str, request_
 def attach(conn: Connection, scope: str, conversation_id: int, key: str, message_id: int) -> None:
     conn.execute(update(idempotency_keys).where(k.scope == scope, k.conversation_id == conversation_id, k.key == key)
                  .values(message_id=message_id))
+
+
+def message_for(conn: Connection, scope: str, conversation_id: int, key: str) -> int | None:
+    """The message a request with this key queued (None: the key is unused or still in flight)."""
+    found = conn.execute(select(k.message_id).where(
+        k.scope == scope, k.conversation_id == conversation_id, k.key == key)).scalar_one_or_none()
+    return int(found) if found is not None else None
