@@ -100,6 +100,9 @@ class Settings(BaseSettings):
         "it": "Grazie, sei di nuovo iscritto ai nostri messaggi promozionali. Scrivi STOP per annullare.",
         "en": "Thanks, you are subscribed to our promotional messages again. Write STOP to unsubscribe."}
     consent_default_language: str = "it"
+    # Campaigns (docs/campaigns.md): the daily messaging tier a new campaign counts against, per channel over
+    # a rolling 24 h (250 | 1k | 10k | 100k | unlimited: the number's tier at Meta).
+    campaign_default_tier: str = Field(default="1k", pattern=r"^(250|1k|10k|100k|unlimited)$")
 
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from centralino.app.admin import AdminService
 from centralino.app.auth import AccessPolicy, AuthService
+from centralino.app.campaigns import CampaignService, install_campaigns
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.consent import ConsentService
 from centralino.app.consent_arrivals import install_consent
@@ -42,6 +43,7 @@ class Services:
     templates: TemplateService | None = None  # template lifecycle and Meta's template webhooks (app/templates.py)
     template_sender: TemplateSender | None = None  # sending an approved template (app/template_send.py)
     consent: ConsentService | None = None  # the consent ledger: the send check, records, opt-outs (app/consent.py)
+    campaigns: CampaignService | None = None  # paced campaigns: plan, run, progress, funnel (app/campaigns.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -72,4 +74,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.templates = TemplateService.wired(engine, directory, bus)
     services.template_sender = TemplateSender(engine, directory, bus, outbound, settings.template_default_language)
     services.consent = install_consent(settings, bus, outbound)
+    services.campaigns = install_campaigns(settings, engine, directory, bus, outbound.consent)
     return services

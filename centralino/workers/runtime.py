@@ -12,6 +12,7 @@ import httpx
 from centralino.events.bus import Event
 from centralino.events.relay import RedisRelay
 from centralino.services import Services
+from centralino.workers.campaigns import CampaignFeedLoop
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
 from centralino.workers.sender import OutboxSender
@@ -65,6 +66,8 @@ class WorkerRuntime:
             asyncio.create_task(self._loop("media", self.media.run_once), name="media"),
             asyncio.create_task(self.sender.run_forever(self.outbox_wake), name="sender"),
             asyncio.create_task(self._wake_snoozed_forever(), name="snoozes"),
+            *([asyncio.create_task(CampaignFeedLoop(self.services.engine, self.services.campaigns).run_forever(),
+                                   name="campaigns")] if self.services.campaigns is not None else []),
         ]
 
     async def stop(self) -> None:

@@ -1,0 +1,251 @@
+"""Feeding a running campaign to the sender, and ticking its recipients (docs/campaigns.md).
+
+`do_feed` turns a batch of planned recipients into queued template messages with their outbox rows —
+the same rows OutboundService._record writes — and moves the recipients to `queued` with their message
+id, all in ONE transaction: a crash before the commit leaves them planned, after it they are the
+outbox's (which sends each exactly once). Consent is checked per batch in one lookup; the daily tier is
+counted over a rolling 24 h per channel.
+
+The in-transaction listeners move a recipient forward with its message's status, and to `replied` when
+the customer writes afterwards: they commit with the status or message that caused them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from centralino.app.consent import ConsentService
+from centralino.app.unit_of_work import UnitOfWork, unit_of_work
+from centralino.domain import template_text
+from centralino.domain.campaigns import CampaignStatus, RecipientState, recipient_state_for, tier_room
+from centralino.domain.consent import Decision, purpose_of_category
+from centralino.domain.enums import ConversationStatus, DeliveryStatus, Direction
+from centralino.domain.outbound import TemplateMessage
+from centralino.domain.outbound_codec import to_dict
+from centralino.domain.sending import OutboxKind, OutboxState
+from centralino.events.bus import Event, EventBus
+from centralino.storage import bulk
+from centralino.storage import campaigns as repo
+from centralino.storage.tables import conversations, messages, outbox
+
+log = logging.getLogger(__name__)
+
+TIER_WINDOW = timedelta(hours=24)
+REPLY_WINDOW = timedelta(days=7)  # a customer's message counts as a reply to a campaign message this recent
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    queued: int = 0
+    skipped: int = 0
+    finished: bool = False  # nothing planned is left: the campaign completed
+    waiting: str | None = None  # why nothing could be fed (the daily tier is used up)
+    next_slot: datetime | None = None
+
+
+# --- rendering ------------------------------------------------------------------------------------------------
+
+def template_variables(components: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The variables a send must fill: the text header's and the body's, in order."""
+    names: list[str] = []
+    header = template_text.find(components, "HEADER")
+    if header is not None and str(header.get("format") or "TEXT").upper() == "TEXT":
+        names += template_text.variables(str(header.get("text") or ""))
+    body = template_text.find(components, "BODY") or {}
+    names += template_text.variables(str(body.get("text") or ""))
+    return template_text.distinct([n.strip() for n in names])
+
+
+def _parameter(name: str, value: str) -> dict[str, Any]:
+    if name.isdigit():
+        return {"type": "text", "text": value}
+    return {"type": "text", "parameter_name": name, "text": value}
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    return template_text.VARIABLE.sub(lambda m: values.get(m.group(1).strip(), m.group(0)), text)
+
+
+def render(category: str, components: Sequence[Mapping[str, Any]],
+           values: Mapping[str, str]) -> tuple[tuple[dict[str, Any], ...], str]:
+    """Meta's send components and the preview the customer will see, from the frozen values. Pure and
+    deterministic: the same snapshot and values give the same message however often it runs."""
+    send: list[dict[str, Any]] = []
+    preview: list[str] = []
+    header = template_text.find(components, "HEADER")
+    if header is not None and str(header.get("format") or "TEXT").upper() == "TEXT":
+        text = str(header.get("text") or "")
+        names = template_text.distinct([n.strip() for n in template_text.variables(text)])
+        if names:
+            send.append({"type": "header", "parameters": [_parameter(n, values[n]) for n in names]})
+        preview.append(_fill(text, values))
+    body = template_text.body_text(category, components)
+    names = template_text.distinct([n.strip() for n in template_text.variables(body)])
+    if names:
+        send.append({"type": "body", "parameters": [_parameter(n, values[n]) for n in names]})
+    preview.append(_fill(body, values))
+    footer = template_text.footer_text(category, components)
+    if footer:
+        preview.append(footer)
+    return tuple(send), "\n".join(p for p in preview if p)
+
+
+# --- consent --------------------------------------------------------------------------------------------------
+
+def consent_decisions(consent: ConsentService, conn: Connection, contact_ids: list[int], channel_id: int,
+                      category: str) -> dict[int, Decision]:
+    """The ledger's decision per contact for the template's purpose (app/consent.py, one bulk lookup)."""
+    return consent.states_for(conn, contact_ids, channel_id, purpose_of_category(category))
+
+
+# --- feeding --------------------------------------------------------------------------------------------------
+
+class CampaignFeeder:
+    def __init__(self, engine: Engine, bus: EventBus | None, consent: ConsentService) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.consent = consent
+
+    def do_feed(self, campaign_id: int, limit: int, first_slot: datetime, rate: float, now: datetime) -> FeedResult:
+        """Queue up to `limit` planned recipients, the n-th due at first_slot + n/rate (the campaign's own
+        pace; the sender keeps the number's)."""
+        with unit_of_work(self.engine, self.bus) as uow:
+            conn = uow.conn
+            campaign = repo.get(conn, campaign_id, lock=True)  # one feeder per campaign at a time
+            if campaign is None or campaign["status"] != CampaignStatus.RUNNING.value:
+                return FeedResult()
+            rows = repo.take_planned(conn, campaign_id, limit)
+            if not rows:
+                if repo.count_in(conn, campaign_id, RecipientState.PLANNED) == 0:
+                    repo.update_campaign(conn, campaign_id, {"status": CampaignStatus.COMPLETED.value,
+                                                             "finished_at": now, "updated_at": now,
+                                                             "waiting_reason": None})
+                    uow.emit("campaign.status_changed", campaign_id=campaign_id,
+                             status=CampaignStatus.COMPLETED.value, previous=CampaignStatus.RUNNING.value)
+                    return FeedResult(finished=True)
+                return FeedResult()
+            channel_id = int(campaign["channel_id"])
+            skipped = 0
+            room = tier_room(campaign["daily_tier"], repo.tier_used(conn, channel_id, now - TIER_WINDOW)) \
+                if campaign["daily_tier"] != "unlimited" else None
+            if room is not None and room < len(rows):
+                over, rows = rows[room:], rows[:room]
+                why = f"the daily messaging tier ({campaign['daily_tier']} per 24 h) is used up"
+                if campaign["on_tier_limit"] == "skip":
+                    repo.mark_skipped(conn, [{"rid": x.id, "why": why} for x in over], RecipientState.SKIPPED_TIER,
+                                      now)
+                    skipped += len(over)
+                elif not rows:
+                    if campaign["waiting_reason"] != why:
+                        repo.update_campaign(conn, campaign_id, {"waiting_reason": why, "updated_at": now})
+                    return FeedResult(waiting=why)
+            if campaign["waiting_reason"]:
+                repo.update_campaign(conn, campaign_id, {"waiting_reason": None, "updated_at": now})
+            decisions = consent_decisions(self.consent, conn, [int(x.contact_id) for x in rows], channel_id,
+                                          campaign["template_category"]) if rows else {}
+            refused = [x for x in rows if not _allowed(decisions.get(int(x.contact_id)))]
+            repo.mark_skipped(conn, [{"rid": x.id, "why": _reason(decisions.get(int(x.contact_id)))}
+                                     for x in refused], RecipientState.SKIPPED_CONSENT, now)
+            skipped += len(refused)
+            allowed = [x for x in rows if _allowed(decisions.get(int(x.contact_id)))]
+            slot = self._queue(uow, campaign, allowed, first_slot, rate, now)
+        return FeedResult(queued=len(allowed), skipped=skipped, next_slot=slot)
+
+    def _queue(self, uow: UnitOfWork, campaign: Mapping[str, Any], rows: list[Any], first_slot: datetime,
+               rate: float, now: datetime) -> datetime:
+        if not rows:
+            return first_slot
+        conn = uow.conn
+        channel_id = int(campaign["channel_id"])
+        conv = _conversations(conn, channel_id, [int(x.contact_id) for x in rows], now)
+        origin = f"campaign:{campaign['id']}"
+        components = campaign["template_components"] or []
+        contents = []
+        for x in rows:
+            send, preview = render(campaign["template_category"], components, x.params)
+            contents.append(TemplateMessage(campaign["template_name"], campaign["template_language"],
+                                            campaign["template_category"], send, preview,
+                                            int(campaign["template_id"])))
+        message_ids = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), [{
+            "conversation_id": conv[int(x.contact_id)], "channel_id": channel_id, "contact_id": x.contact_id,
+            "direction": Direction.OUTBOUND.value, "type": "template", "raw_type": "template",
+            "external_id": None, "text": content.preview, "content": to_dict(content),
+            "status": DeliveryStatus.QUEUED.value, "reply_to_external_id": None, "reply_to_message_id": None,
+            "forwarded": False, "frequently_forwarded": False, "sent_at": now, "created_at": now,
+            "origin": origin, "queued_at": now} for x, content in zip(rows, contents, strict=True)]).scalars().all()
+        step = timedelta(seconds=1.0 / rate)
+        conn.execute(insert(outbox), [{
+            "kind": OutboxKind.MESSAGE.value, "channel_id": channel_id, "conversation_id": conv[int(x.contact_id)],
+            "message_id": mid, "target_message_id": None, "target_external_id": None,
+            "recipient_kind": x.recipient_kind, "recipient": x.recipient, "state": OutboxState.QUEUED.value,
+            "attempts": 0, "next_attempt_at": first_slot + step * i, "created_at": now}
+            for i, (x, mid) in enumerate(zip(rows, message_ids, strict=True))])
+        bulk.advance_conversations(conn, [{"cid": cid, "last_message_at": now, "last_inbound_at": None,
+                                           "window_expires_at": None} for cid in sorted(set(conv.values()))])
+        repo.mark_queued(conn, [{"rid": x.id, "mid": mid} for x, mid in zip(rows, message_ids, strict=True)], now)
+        for x, mid in zip(rows, message_ids, strict=True):
+            uow.emit("message.queued", message_id=int(mid), conversation_id=conv[int(x.contact_id)],
+                     channel_id=channel_id, contact_id=int(x.contact_id), type="template", origin=origin)
+        return first_slot + step * len(rows)
+
+
+def _allowed(decision: Decision | None) -> bool:
+    return decision is not None and decision.allowed
+
+
+def _reason(decision: Decision | None) -> str:
+    return "no consent decision for this contact" if decision is None else str(decision.reason)
+
+
+def _conversations(conn: Connection, channel_id: int, contact_ids: list[int], now: datetime) -> dict[int, int]:
+    """contact id → its conversation on the channel, opening one (resolved: nothing for agents until the
+    customer answers) where there is none."""
+    pairs = {(cid, channel_id) for cid in contact_ids}
+    found = bulk.conversation_ids(conn, pairs)
+    missing = sorted(pairs - set(found))
+    if missing:
+        bulk.insert_ignore_many(conn, conversations, [
+            {"contact_id": cid, "channel_id": channel_id, "status": ConversationStatus.RESOLVED.value,
+             "created_at": now} for cid, _ in missing], ("contact_id", "channel_id"), ("id",))
+        found = bulk.conversation_ids(conn, pairs)
+    return {cid: found[(cid, channel_id)] for cid in contact_ids}
+
+
+def queued_depth(conn: Connection, channel_id: int) -> int:
+    """Rows of the channel waiting for the sender (what the feeder keeps a couple of seconds deep)."""
+    o = outbox.c
+    return int(conn.execute(select(func.count()).select_from(outbox).where(
+        o.state == OutboxState.QUEUED.value, o.channel_id == channel_id)).scalar_one())
+
+
+# --- ticks (in-transaction listeners) -------------------------------------------------------------------------
+
+def on_status_changed(uow: UnitOfWork, event: Event) -> None:
+    new = recipient_state_for(str(event.payload.get("status")))
+    if new is None:
+        return
+    message_id = int(event.payload["message_id"])
+    code, title = None, None
+    if new is RecipientState.FAILED:  # rare: one more lookup for the provider's reason
+        code = event.payload.get("error_code")
+        title = uow.conn.execute(select(messages.c.error_title).where(messages.c.id == message_id)).scalar()
+    repo.apply_message_state(uow.conn, message_id, new, event.occurred_at, code, title)
+
+
+def on_received(uow: UnitOfWork, event: Event) -> None:
+    p = event.payload
+    if p.get("contact_id") is None or p.get("channel_id") is None:
+        return
+    repo.mark_replied(uow.conn, int(p["contact_id"]), int(p["channel_id"]), event.occurred_at,
+                      event.occurred_at - REPLY_WINDOW)
+
+
+def wire(bus: EventBus) -> None:
+    bus.subscribe_in_transaction("message.status_changed", on_status_changed)
+    bus.subscribe_in_transaction("message.received", on_received)
