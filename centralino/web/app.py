@@ -19,6 +19,7 @@ from centralino.events.relay import RedisRelay
 from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
+from centralino.web import campaigns as campaign_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import pages as desk_pages
 from centralino.web.desk.live import DeskEventHub
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.install(app)
     app.include_router(api.router)
     app.include_router(outbound.router)
+    app.include_router(campaign_routes.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(desk_actions.router)
