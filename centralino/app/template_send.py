@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine, select
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.outbound import OutboundService, Queued
 from centralino.domain.outbound import Media, TemplateMessage
-from centralino.domain.template_params import ParsedTemplate, parse, render
+from centralino.domain.template_lint import LintProblem, lint
+from centralino.domain.template_params import ParsedTemplate, outline, parse, render
 from centralino.errors import Conflict, InvalidInput, NotFound
 from centralino.events.bus import EventBus
 from centralino.storage import conversations as conversation_repo
@@ -107,6 +108,31 @@ def check_sendable(template_row: Mapping[str, Any]) -> None:
         f"template {template_row['name']} ({template_row['language']}) is {status}{said}: only approved templates "
         f"can be sent; {_WHY.get(status, 'wait until Meta approves it')}",
         field="name", template_status=status, reason=reason)
+
+
+@dataclass(frozen=True)
+class Preview:
+    text: str  # what the customer will see; with the variables as written when values are missing or wrong
+    components: tuple[dict[str, Any], ...] | None  # Meta's send components, when the parameters fit
+    problems: tuple[LintProblem, ...]  # the linter's (unsaved definitions) and the parameters' problems
+
+
+def preview(template_row: Mapping[str, Any], params: Mapping[str, Any] | None,
+            context: Mapping[str, Any] | None = None, *, definition: bool = False) -> Preview:
+    """The builder's and the composer's live preview: never raises for the template's or parameters' faults."""
+    problems = [*lint(template_row)] if definition else []
+    try:
+        parsed = prepare(template_row)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return Preview("", None, tuple(problems))  # too malformed to show; the linter says why
+    if params is None:
+        return Preview(outline(parsed), None, tuple(problems))
+    try:
+        rendered = render(parsed, params, context)
+    except InvalidInput as exc:
+        problems.append(LintProblem(exc.field or "parameters", exc.code, exc.message))
+        return Preview(outline(parsed), None, tuple(problems))
+    return Preview(rendered.preview, rendered.components, tuple(problems))
 
 
 # --- the use case ---------------------------------------------------------------------------------------

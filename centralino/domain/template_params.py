@@ -385,3 +385,17 @@ def _buttons(template: ParsedTemplate, given: Any, ctx: Mapping[str, Any], compo
         }[spec.takes]
         components.append({"type": "button", "sub_type": sub_type, "index": str(spec.index), "parameters": [param]})
     return [spec.label for spec in template.buttons if spec.label]
+
+
+def outline(template: ParsedTemplate) -> str:
+    """The preview with the variables as written ({{1}}, {{order_id}}): a template before its values."""
+    def raw(text: Segmented) -> str:
+        return text.fill({name: "{{" + name + "}}" for name in text.names})
+
+    header = None
+    if template.header is not None:
+        header = raw(template.header)
+    elif template.header_format is not None:
+        header = f"[{template.header_format.capitalize()}]"
+    lines = [line for line in (header, raw(template.body), template.footer) if line]
+    return "\n".join(lines + [f"[{b.label}]" for b in template.buttons if b.label])

@@ -20,6 +20,7 @@ from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
 from centralino.web import campaigns as campaign_routes
+from centralino.web import template_send as template_send_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import pages as desk_pages
 from centralino.web.desk.live import DeskEventHub
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.install(app)
     app.include_router(api.router)
     app.include_router(outbound.router)
+    app.include_router(template_send_routes.router)
     app.include_router(campaign_routes.router)
     app.include_router(auth.router)
     app.include_router(admin.router)

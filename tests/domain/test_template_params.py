@@ -170,3 +170,9 @@ def test_media_header_needs_an_upload_or_a_link() -> None:
         with pytest.raises(InvalidInput) as caught:
             render(template, {"header": header})
         assert caught.value.field == field
+
+
+def test_outline_shows_the_variables_as_written() -> None:
+    from centralino.domain.template_params import outline
+    assert outline(shipped()) == ("Ordine {{1}}\nCiao {{1}}, il tuo ordine di {{2}} arriva il {{3}}.\nNegozio Rossi\n"
+                                  "[Traccia]\n[Non mi interessa]\n[Chiamaci]")
