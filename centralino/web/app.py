@@ -20,8 +20,10 @@ from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
 from centralino.web import campaigns as campaign_routes
+from centralino.web import notifications as notification_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web.desk import actions as desk_actions
+from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
 from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(outbound.router)
     app.include_router(template_send_routes.router)
     app.include_router(campaign_routes.router)
+    app.include_router(notification_routes.router)
+    app.include_router(desk_notification_pages.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(desk_actions.router)
