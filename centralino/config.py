@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Published in the repository: usable only in demo/dev mode (see Settings.check_secrets).
 DEMO_SECRET_KEY = "centralino-demo-secret-key-change-me"  # noqa: S105
 DEMO_API_TOKEN = "demo-token"  # noqa: S105
+DEMO_CALLBACK_SECRET = "centralino-demo-callback-secret"  # noqa: S105
 
 
 class Mode(StrEnum):
@@ -100,6 +101,18 @@ class Settings(BaseSettings):
         "it": "Grazie, sei di nuovo iscritto ai nostri messaggi promozionali. Scrivi STOP per annullare.",
         "en": "Thanks, you are subscribed to our promotional messages again. Write STOP to unsubscribe."}
     consent_default_language: str = "it"
+
+    # Transactional notifications (docs/notifications.md). Status callbacks are signed with
+    # callback_secret (X-Centralino-Signature: sha256=<hex HMAC of the body>) and retried with
+    # exponential backoff and jitter, given up after callback_max_attempts. notification_channel_id:
+    # the WhatsApp channel used when a request names none (unset: the only one).
+    callback_secret: SecretStr = SecretStr(DEMO_CALLBACK_SECRET)
+    callback_max_attempts: int = Field(default=8, ge=1)
+    callback_backoff_base_s: float = Field(default=5.0, gt=0)
+    callback_backoff_cap_s: float = Field(default=3600.0, gt=0)
+    callback_timeout_s: float = Field(default=10.0, gt=0)
+    notification_channel_id: int | None = None
+    verification_max_attempts: int = Field(default=5, ge=1, le=20)
     # Campaigns (docs/campaigns.md): the daily messaging tier a new campaign counts against, per channel over
     # a rolling 24 h (250 | 1k | 10k | 100k | unlimited: the number's tier at Meta).
     campaign_default_tier: str = Field(default="1k", pattern=r"^(250|1k|10k|100k|unlimited)$")

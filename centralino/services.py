@@ -15,6 +15,7 @@ from centralino.app.consent import ConsentService
 from centralino.app.consent_arrivals import install_consent
 from centralino.app.desk import DeskActions
 from centralino.app.inbound import InboundProcessor
+from centralino.app.notifications_setup import Notifications, install_notifications
 from centralino.app.outbound import OutboundService
 from centralino.app.passwords import Passwords
 from centralino.app.template_send import TemplateSender
@@ -40,6 +41,7 @@ class Services:
     admin: AdminService  # users, departments, API tokens (app/admin.py)
     desk: DeskActions  # notes, assignment, resolve/reopen, contact names (app/desk.py)
     extra: dict[str, object] = field(default_factory=dict)
+    notifications: Notifications | None = None  # notifications, one-time codes, aliases (app/notifications_setup.py)
     templates: TemplateService | None = None  # template lifecycle and Meta's template webhooks (app/templates.py)
     template_sender: TemplateSender | None = None  # sending an approved template (app/template_send.py)
     consent: ConsentService | None = None  # the consent ledger: the send check, records, opt-outs (app/consent.py)
@@ -75,4 +77,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.template_sender = TemplateSender(engine, directory, bus, outbound, settings.template_default_language)
     services.consent = install_consent(settings, bus, outbound)
     services.campaigns = install_campaigns(settings, engine, directory, bus, outbound.consent)
+    services.notifications = install_notifications(settings, bus, services.template_sender)
     return services

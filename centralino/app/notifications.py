@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -27,8 +27,11 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from centralino.app.channel_directory import ChannelDirectory
+from centralino.app.outbound import Queued
+from centralino.app.template_send import TemplateRequest
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.notifications import DEFAULT_USE_CASES, UseCase, callback_payload
+from centralino.domain.outbound import TemplateMessage
 from centralino.errors import Conflict, InvalidInput, NotFound
 from centralino.events.bus import Event, EventBus
 from centralino.storage import contacts as contact_repo
@@ -41,9 +44,12 @@ from centralino.storage.tables_templates import templates
 ORIGIN = "notification"  # the messages' origin: the consent check treats it as business-initiated
 
 
-class Sends(Protocol):
-    def do_send(self, conversation_id: int, request: Any, *, origin: str, idempotency_key: str | None = None,
-                context: dict[str, Any] | None = None) -> Any: ...
+class Sends(Protocol):  # app/template_send.py TemplateSender
+    def do_send(self, conversation_id: int, request: TemplateRequest, *, origin: str,
+                idempotency_key: str | None = None, context: Mapping[str, Any] | None = None) -> Queued: ...
+
+    def check_send(self, conn: Connection, conversation_id: int, request: TemplateRequest,
+                   context: Mapping[str, Any] | None = None) -> TemplateMessage: ...
 
 
 @dataclass(frozen=True)
@@ -71,12 +77,13 @@ class Sent:
 
 @dataclass(frozen=True)
 class Target:
-    channel: Channel
     contact_id: int
     conversation_id: int
     recipient: str  # wa_id
 
 
+# Run in the message's transaction once the notification row is written: (uow, the row with its id).
+Also = Callable[[UnitOfWork, dict[str, Any]], None]
 # What do_notify hands the in-transaction listener: the row to write with the message it queues.
 _pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("pending_notification", default=None)
 
@@ -84,7 +91,7 @@ _pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("pend
 @dataclass
 class _Pending:
     row: dict[str, Any]
-    also: Callable[[UnitOfWork, int, int], None] | None  # (uow, notification id, message id): OTP rows
+    also: Also | None
     notification_id: int | None = None
 
 
@@ -107,8 +114,7 @@ class NotificationService:
     # --- sending ----------------------------------------------------------------------------------------------
 
     def do_notify(self, request: NotificationRequest, *, idempotency_key: str | None, api_client: str,
-                  also: Callable[[UnitOfWork, int, int], None] | None = None,
-                  target: Target | None = None) -> Sent:
+                  also: Also | None = None) -> Sent:
         """Queue the notification's template message and record it, in one transaction."""
         digest = request_hash(request)
         if idempotency_key is not None:
@@ -122,19 +128,22 @@ class NotificationService:
             raise InvalidInput("name a template or a use_case", field="template", code="notification.no_template",
                                status=422)
         channel = self.channel(request.channel_id)
-        language = self._check_template(channel, template_name, request.language or (
-            use_case.language if use_case else None), "use_case" if request.template is None else "template")
-        target = target or self.target(channel, request.recipient, request.contact_id)
+        send = template_request(template_name, request, use_case)
+        self._check_template(channel, template_name, send.language, "template" if request.template else "use_case")
+        context = {"payload": request.payload}
         now = self.clock()
+        # The recipient's contact and conversation are created only if the template and its parameters
+        # check out: bad input changes nothing (the transaction rolls back with the error).
+        with unit_of_work(self.engine, self.bus) as uow:
+            target = self._target(uow, channel, request.recipient, request.contact_id, now)
+            message = self.sender.check_send(uow.conn, target.conversation_id, send, context)
         pending = _Pending({
-            "use_case": request.use_case, "template_name": template_name, "template_language": language or "",
+            "use_case": request.use_case, "template_name": template_name, "template_language": message.language,
             "recipient": target.recipient, "contact_id": target.contact_id, "channel_id": channel.id,
             "conversation_id": target.conversation_id, "callback_url": request.callback_url, "origin": api_client,
             "idempotency_scope": api_client if idempotency_key else None, "idempotency_key": idempotency_key,
             "request_hash": digest, "status": "queued", "error_code": None, "created_at": now, "status_at": now,
         }, also)
-        send = template_request(template_name, request, use_case)
-        context = {"payload": request.payload}
         token = _pending.set(pending)
         try:
             queued = self.sender.do_send(target.conversation_id, send, origin=ORIGIN, context=context)
@@ -158,11 +167,9 @@ class NotificationService:
             return
         message_id = int(event.payload["message_id"])
         row = {**pending.row, "message_id": message_id, "conversation_id": int(event.payload["conversation_id"])}
-        if row["template_language"] == "":
-            row["template_language"] = _language_of(uow.conn, message_id)
         pending.notification_id = repo.insert_notification(uow.conn, row)
         if pending.also is not None:
-            pending.also(uow, pending.notification_id, message_id)
+            pending.also(uow, {**row, "id": pending.notification_id})
         uow.emit("notification.queued", notification_id=pending.notification_id, message_id=message_id,
                  use_case=row["use_case"], template=row["template_name"], contact_id=row["contact_id"])
 
@@ -197,34 +204,33 @@ class NotificationService:
                                field="channel_id", code="channel.ambiguous", status=422)
         return channels[0]
 
-    def target(self, channel: Channel, phone: str | None, contact_id: int | None) -> Target:
-        """The recipient's contact and conversation on the channel, created when new (with its events)."""
+    def _target(self, uow: UnitOfWork, channel: Channel, phone: str | None, contact_id: int | None,
+                now: datetime) -> Target:
+        """The recipient's contact and conversation on the channel, created when new (with their events)."""
         if (phone is None) == (contact_id is None):
             raise InvalidInput("give either recipient (a phone number) or contact_id", field="recipient",
                                code="notification.recipient", status=422)
-        now = self.clock()
-        with unit_of_work(self.engine, self.bus) as uow:
-            if phone is not None:
-                wa_id = wa_id_of(phone)
-                resolved = contact_repo.resolve(uow.conn, contact_repo.identities_for(wa_id, None), now)
-                if resolved.created:
-                    uow.emit("contact.created", contact_id=resolved.contact_id)
-                for other in resolved.merged_ids:
-                    uow.emit("contact.merged", contact_id=resolved.contact_id, merged_contact_id=other)
-                found_id = resolved.contact_id
-            else:
-                assert contact_id is not None
-                found_id = _live_contact(uow.conn, contact_id)
-                address = contact_repo.address_for(uow.conn, found_id, ["whatsapp"])
-                if address is None:
-                    raise InvalidInput(f"contact {contact_id} has no WhatsApp number", field="contact_id",
-                                       code="contact.no_address", status=422)
-                wa_id = address[1]
-            conversation_id, opened = conversation_repo.find_or_open(uow.conn, found_id, channel.id, now)
-            if opened:
-                uow.emit("conversation.opened", conversation_id=conversation_id, contact_id=found_id,
-                         channel_id=channel.id)
-        return Target(channel, found_id, conversation_id, wa_id)
+        if phone is not None:
+            wa_id = wa_id_of(phone)
+            resolved = contact_repo.resolve(uow.conn, contact_repo.identities_for(wa_id, None), now)
+            if resolved.created:
+                uow.emit("contact.created", contact_id=resolved.contact_id)
+            for other in resolved.merged_ids:
+                uow.emit("contact.merged", contact_id=resolved.contact_id, merged_contact_id=other)
+            found_id = resolved.contact_id
+        else:
+            assert contact_id is not None
+            found_id = _live_contact(uow.conn, contact_id)
+            address = contact_repo.address_for(uow.conn, found_id, ["whatsapp"])
+            if address is None:
+                raise InvalidInput(f"contact {contact_id} has no WhatsApp number", field="contact_id",
+                                   code="contact.no_address", status=422)
+            wa_id = address[1]
+        conversation_id, opened = conversation_repo.find_or_open(uow.conn, found_id, channel.id, now)
+        if opened:
+            uow.emit("conversation.opened", conversation_id=conversation_id, contact_id=found_id,
+                     channel_id=channel.id)
+        return Target(found_id, conversation_id, wa_id)
 
     def _use_case(self, name: str) -> UseCase:
         found = use_case(self.engine, name)
@@ -282,15 +288,12 @@ def _stored(row: Any) -> UseCase:
                    row["description"] or "", is_default=False)
 
 
-def template_request(name: str, request: NotificationRequest, use_case: UseCase | None) -> dict[str, Any]:
+def template_request(name: str, request: NotificationRequest, use_case: UseCase | None) -> TemplateRequest:
     """TemplateSender's request: the alias's default parameter groups (header, body, buttons), each
     replaced by the request's own when it gives that group."""
     language = request.language or (use_case.language if use_case else None)
     parameters = {**(use_case.parameters if use_case else {}), **(request.parameters or {})}
-    send: dict[str, Any] = {"name": name, "parameters": parameters}
-    if language:
-        send["language"] = language
-    return send
+    return TemplateRequest(name=name, language=language, parameters=parameters)
 
 
 def wa_id_of(phone: str) -> str:
@@ -300,7 +303,7 @@ def wa_id_of(phone: str) -> str:
     except phonenumbers.NumberParseException as exc:
         raise InvalidInput(f"recipient is not a phone number in international format: {exc}", field="recipient",
                            code="recipient.invalid", status=422) from None
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_possible_number(number):  # as contacts do: test and new ranges pass
         raise InvalidInput("recipient is not a valid phone number (use E.164, e.g. +393471234567)",
                            field="recipient", code="recipient.invalid", status=422)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
@@ -324,12 +327,4 @@ def _live_contact(conn: Connection, contact_id: int) -> int:
     if row is None:
         raise InvalidInput(f"no contact {contact_id}", field="contact_id", code="contact.not_found", status=422)
     return int(row.merged_into_id or row.id)
-
-
-def _language_of(conn: Connection, message_id: int) -> str:
-    from centralino.storage.tables import messages
-
-    content = conn.execute(select(messages.c.content).where(messages.c.id == message_id)).scalar_one()
-    found = (content or {}).get("template", content or {}).get("language") if isinstance(content, dict) else None
-    return str(found or "")
 

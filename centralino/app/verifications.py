@@ -83,33 +83,32 @@ class VerificationService:
         self.clock = clock
         bus.subscribe_in_transaction("message.received", self._on_received)
 
-    def do_start(self, request: VerificationRequest, *, api_client: str,
-                 idempotency_key: str | None = None) -> Started:
-        """Generate a code, send it with the authentication template and keep its HMAC."""
+    def do_start(self, request: VerificationRequest, *, api_client: str) -> Started:
+        """Generate a code, send it with the authentication template and keep its HMAC: the verification
+        row commits with the notification and the message (NotificationService's listener)."""
         check_code_options(request.code_length, request.ttl_s)
         code = "".join(secrets.choice("0123456789") for _ in range(request.code_length))
-        channel = self.notifications.channel(request.channel_id)
-        target = self.notifications.target(channel, request.recipient, request.contact_id)
         now = self.clock()
         expires_at = now + timedelta(seconds=request.ttl_s)
         created: list[int] = []
 
-        def record(uow: UnitOfWork, notification_id: int, message_id: int) -> None:
+        def record(uow: UnitOfWork, notification: dict[str, Any]) -> None:
+            contact_id = int(notification["contact_id"])
             created.append(int(uow.conn.execute(insert(verifications).values(
-                notification_id=notification_id, contact_id=target.contact_id, channel_id=channel.id,
-                message_id=message_id, code_hash=code_hash(self.key, target.contact_id, code),
+                notification_id=notification["id"], contact_id=contact_id, channel_id=notification["channel_id"],
+                message_id=notification["message_id"], code_hash=code_hash(self.key, contact_id, code),
                 code_length=request.code_length, expires_at=expires_at, attempts=0,
                 max_attempts=request.max_attempts, state=VerificationState.PENDING.value, origin=api_client,
                 created_at=now).returning(v.id)).scalar_one()))
-            uow.emit("verification.started", verification_id=created[-1], contact_id=target.contact_id,
-                     channel_id=channel.id, message_id=message_id)
+            uow.emit("verification.started", verification_id=created[-1], contact_id=contact_id,
+                     channel_id=notification["channel_id"], message_id=notification["message_id"])
 
+        # The body's one variable is the code; TemplateSender gives the copy-code (OTP) button the same.
         send = NotificationRequest(
-            channel_id=channel.id, contact_id=target.contact_id,
+            recipient=request.recipient, contact_id=request.contact_id, channel_id=request.channel_id,
             template=request.template, use_case=None if request.template else (request.use_case or "verification_code"),
             language=request.language, parameters={"body": [code]}, callback_url=request.callback_url)
-        sent = self.notifications.do_notify(send, idempotency_key=None, api_client=api_client, also=record,
-                                            target=target)
+        sent = self.notifications.do_notify(send, idempotency_key=None, api_client=api_client, also=record)
         return Started(created[0], expires_at, sent.notification_id, sent.message_id)
 
     def do_check(self, verification_id: int, code: str) -> Checked:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 
-from centralino.app.notification_use_cases import UseCases, check_notifier
+from centralino.app.notification_use_cases import check_notifier
 from centralino.app.notifications import NotificationRequest, NotificationService, use_case, use_cases
 from centralino.app.verifications import VerificationRequest, VerificationService
 from centralino.domain.access import Principal
@@ -72,13 +72,13 @@ class CheckIn(BaseModel):
 
 
 def _notifications(svc: Svc) -> NotificationService:
-    found: NotificationService = svc.extra["notifications"]  # type: ignore[assignment]
-    return found
+    assert svc.notifications is not None
+    return svc.notifications.service
 
 
 def _verifications(svc: Svc) -> VerificationService:
-    found: VerificationService = svc.extra["verifications"]  # type: ignore[assignment]
-    return found
+    assert svc.notifications is not None
+    return svc.notifications.verifications
 
 
 def _shown(row: Any) -> dict[str, Any]:
@@ -141,7 +141,8 @@ def get_use_case(svc: Svc, _principal: Notifier, name: str) -> dict[str, Any]:
 @router.put("/notification-use-cases/{name}")
 def put_use_case(svc: Svc, principal: Notifier, name: str, body: UseCaseIn, response: Response) -> dict[str, Any]:
     """Create or replace an alias (a default of the same name is overridden until this one is deleted)."""
-    found, created = UseCases(svc.engine, svc.bus).do_put(
+    assert svc.notifications is not None
+    found, created = svc.notifications.use_cases.do_put(
         principal, name, template=body.template, language=body.language, parameters=body.parameters,
         description=body.description)
     response.status_code = 201 if created else 200
@@ -150,7 +151,8 @@ def put_use_case(svc: Svc, principal: Notifier, name: str, body: UseCaseIn, resp
 
 @router.delete("/notification-use-cases/{name}")
 def delete_use_case(svc: Svc, principal: Notifier, name: str) -> dict[str, Any]:
-    restored = UseCases(svc.engine, svc.bus).do_delete(principal, name)
+    assert svc.notifications is not None
+    restored = svc.notifications.use_cases.do_delete(principal, name)
     return {"deleted": name, "default": _use_case(restored) if restored else None}
 
 

@@ -12,6 +12,7 @@ import httpx
 from centralino.events.bus import Event
 from centralino.events.relay import RedisRelay
 from centralino.services import Services
+from centralino.workers.callbacks import CallbackSender
 from centralino.workers.campaigns import CampaignFeedLoop
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
@@ -43,6 +44,7 @@ class WorkerRuntime:
         self.media = MediaFetcher(services.engine, services.directory, services.bus, settings.media_dir,
                                   self.http, max_attempts=settings.media_max_attempts)
         self.sender = OutboxSender(services.engine, services.directory, services.bus, self.graph, settings)
+        self.callbacks = CallbackSender.from_settings(services.engine, settings)  # notifications' status callbacks
 
     def notify(self, _count: int = 0) -> None:
         self.wake.set()
@@ -68,6 +70,7 @@ class WorkerRuntime:
             asyncio.create_task(self._wake_snoozed_forever(), name="snoozes"),
             *([asyncio.create_task(CampaignFeedLoop(self.services.engine, self.services.campaigns).run_forever(),
                                    name="campaigns")] if self.services.campaigns is not None else []),
+            asyncio.create_task(self._loop("callbacks", self.callbacks.run_once), name="callbacks"),
         ]
 
     async def stop(self) -> None:
@@ -81,6 +84,7 @@ class WorkerRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         await self.graph.close()
+        await self.callbacks.aclose()
         if self._own_client:
             await self.http.aclose()
 
