@@ -22,9 +22,11 @@ from centralino.web import admin, api, auth, errors, outbound, webhooks
 from centralino.web import campaigns as campaign_routes
 from centralino.web import notifications as notification_routes
 from centralino.web import template_send as template_send_routes
+from centralino.web import templates as template_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
+from centralino.web.desk import template_pages as desk_template_pages
 from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
 
@@ -105,8 +107,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_notification_pages.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(template_routes.router)
     app.include_router(desk_actions.router)
     app.include_router(desk_pages.router)
+    app.include_router(desk_template_pages.router)
     app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")
 
     @app.get("/desk", include_in_schema=False)

@@ -33,6 +33,8 @@ FORWARDED = {"conversation.opened", "conversation.assigned", "conversation.statu
              "message.media_stored", "message.media_failed", "contact.renamed"}
 CLIENT_QUEUE = 1000  # a browser further behind than this is told to reload its view ("resync")
 BATCH = 500
+# Not about one conversation: every connected desk user hears these (the template manager redraws).
+ALL_STAFF = {"template.updated"}
 
 
 @dataclass(eq=False)  # one per connected browser, kept in a set by identity
@@ -86,7 +88,8 @@ class DeskEventHub:
 
     def hear(self, event: Event) -> None:
         """The bus listener: any thread. Cheap when nobody is connected."""
-        if not self.clients or event.type not in FORWARDED or self._loop is None or self._heard is None:
+        if not self.clients or (event.type not in FORWARDED and event.type not in ALL_STAFF) or self._loop is None \
+                or self._heard is None:
             return
         self._loop.call_soon_threadsafe(self._heard.put_nowait, event)
 
@@ -103,12 +106,12 @@ class DeskEventHub:
                 continue
             for item, scope in resolved:
                 for client in list(self.clients):
-                    if may_see_conversation(client.principal, scope):
+                    if scope is None or may_see_conversation(client.principal, scope):
                         client.offer(item)
 
-    def _resolve(self, batch: list[Event]) -> list[tuple[dict[str, Any], ConversationScope]]:
+    def _resolve(self, batch: list[Event]) -> list[tuple[dict[str, Any], ConversationScope | None]]:
         """Each event's conversation and that conversation's visibility scope (one connection)."""
-        resolved = []
+        resolved: list[tuple[dict[str, Any], ConversationScope | None]] = []
         with self.engine.connect() as conn:
             by_message = desk_repo.conversation_of_messages(conn, [
                 int(e.payload["message_id"]) for e in batch
@@ -116,6 +119,9 @@ class DeskEventHub:
             scopes: dict[int, ConversationScope | None] = {}
             for event in batch:
                 p = event.payload
+                if event.type in ALL_STAFF:
+                    resolved.append(({"type": event.type, "template_id": p.get("id"), "status": p.get("status")}, None))
+                    continue
                 conversation_id = p.get("conversation_id")
                 if conversation_id is None and p.get("message_id") is not None:
                     conversation_id = by_message.get(int(p["message_id"]))
