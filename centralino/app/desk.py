@@ -14,14 +14,18 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, update
 
+from centralino.app.contact_profile import ContactProfiles
+from centralino.app.quick_replies import QuickReplies
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.app.visibility import check_conversation_visible
 from centralino.domain.access import Language, Principal, may_assign
 from centralino.domain.enums import ConversationStatus, DeliveryStatus, Direction, MessageType
 from centralino.errors import Forbidden, InvalidInput, NotFound
-from centralino.events.bus import EventBus
+from centralino.events.bus import Event, EventBus
 from centralino.storage import auth as auth_repo
+from centralino.storage import bulk
 from centralino.storage import conversations as conversation_repo
+from centralino.storage import desk as desk_repo
 from centralino.storage import messages as message_repo
 from centralino.storage import users as user_repo
 from centralino.storage.tables import contacts, conversations, users
@@ -29,6 +33,7 @@ from centralino.storage.tables import contacts, conversations, users
 NOTE_MAX_CHARS = 4096
 NAME_MAX_CHARS = 300
 SNOOZE_MAX = timedelta(days=30)
+PRESENCE_STATES = ("viewing", "typing", "left")
 
 
 def _utcnow() -> datetime:
@@ -40,6 +45,8 @@ class DeskActions:
         self.engine = engine
         self.bus = bus
         self.clock = clock
+        self.profiles = ContactProfiles(engine, bus, clock)  # the customer panel's edits
+        self.quick_replies = QuickReplies(engine, bus, clock)
 
     def _audit(self, uow: UnitOfWork, actor: Principal, action: str, target_type: str, target_id: int,
                details: dict[str, Any]) -> None:
@@ -95,7 +102,7 @@ class DeskActions:
                      previous_assignee_user_id=current, actor=principal.actor)
 
     def do_set_status(self, principal: Principal, conversation_id: int, status: ConversationStatus) -> None:
-        """Resolve or reopen (open); a new customer message does not reopen by itself yet."""
+        """Resolve or reopen (open); a new customer message reopens a resolved one (reopen_for_customer)."""
         if status not in (ConversationStatus.OPEN, ConversationStatus.RESOLVED):
             raise InvalidInput("status is open or resolved", field="status")
         with unit_of_work(self.engine, self.bus) as uow:
@@ -147,8 +154,8 @@ class DeskActions:
         return len(woken)
 
     def do_rename_contact(self, principal: Principal, conversation_id: int, name: str) -> None:
-        """Set the customer's display name (through a conversation the agent may see). A newer WhatsApp
-        profile name from a later message still replaces it (contacts.update_profile)."""
+        """Set the customer's display name (through a conversation the agent may see). A later WhatsApp
+        profile name no longer replaces it: it is kept apart in profile_name (contacts.update_profile)."""
         name = " ".join(name.split())
         if not name or len(name) > NAME_MAX_CHARS:
             raise InvalidInput(f"a name has 1 to {NAME_MAX_CHARS} characters", field="display_name")
@@ -158,12 +165,46 @@ class DeskActions:
             contact_id = int(conversation_repo.get(uow.conn, conversation_id)["contact_id"])
             previous = uow.conn.execute(select(contacts.c.display_name).where(contacts.c.id == contact_id)).scalar()
             uow.conn.execute(update(contacts).where(contacts.c.id == contact_id)
-                             .values(display_name=name, display_name_at=now, updated_at=now))
+                             .values(display_name=name, updated_at=now))
             self._audit(uow, principal, "contact.renamed", "contact", contact_id, {"from": previous, "to": name})
             uow.emit("contact.renamed", contact_id=contact_id, conversation_id=conversation_id, actor=principal.actor)
+
+    def do_mark_read(self, principal: Principal, conversation_id: int) -> bool:
+        """An agent opened (read) the conversation: its unread count starts again from zero. Whether the
+        marker moved (only then an event, `conversation.read`, tells the inboxes)."""
+        with unit_of_work(self.engine, self.bus) as uow:
+            check_conversation_visible(uow.conn, principal, conversation_id)
+            moved = desk_repo.mark_read(uow.conn, conversation_id, principal.user_id, self.clock())
+            if moved:
+                uow.emit("conversation.read", conversation_id=conversation_id, user_id=principal.user_id,
+                         actor=principal.actor)
+        return moved
+
+    def announce_presence(self, principal: Principal, conversation_id: int, state: str) -> None:
+        """"Anna is viewing / typing" for the others with this conversation open: published on the bus only
+        (the desktop hub and the Redis relay carry it), never stored."""
+        if state not in PRESENCE_STATES:
+            raise InvalidInput(f"state is one of {', '.join(PRESENCE_STATES)}", field="state")
+        if principal.user_id is None or self.bus is None:
+            return
+        with self.engine.connect() as conn:
+            check_conversation_visible(conn, principal, conversation_id)
+            name = conn.execute(select(users.c.display_name).where(users.c.id == principal.user_id)).scalar()
+        self.bus.publish([Event("desk.presence", {"conversation_id": conversation_id, "user_id": principal.user_id,
+                                                  "name": name, "state": state})])
 
     def do_set_language(self, principal: Principal, language: Language) -> None:
         if principal.user_id is None:
             raise NotFound("no user to set a language for")
         with unit_of_work(self.engine, self.bus) as uow:
             user_repo.update_user(uow.conn, principal.user_id, {"language": language.value}, self.clock())
+
+
+def reopen_for_customer(uow: UnitOfWork, conversation_ids: list[int]) -> None:
+    """Inside the inbound transaction: resolved conversations whose customer wrote again are open again
+    (one set-based UPDATE for a whole batch). Snoozed ones are woken by wake_snoozed."""
+    if not conversation_ids:
+        return
+    for conversation_id in bulk.reopen_resolved(uow.conn, conversation_ids):
+        uow.emit("conversation.status_changed", conversation_id=conversation_id,
+                 status=ConversationStatus.OPEN.value, previous=ConversationStatus.RESOLVED.value, actor="customer")

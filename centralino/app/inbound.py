@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Engine
 
 from centralino.app.channel_directory import ChannelDirectory
+from centralino.app.desk import reopen_for_customer
 from centralino.app.outbox import adopt_from_status
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.enums import DeliveryStatus, Direction, MessageType
@@ -93,6 +94,8 @@ class InboundProcessor:
         if msg.media is not None:
             message_repo.insert_media(conn, media_row(msg, message_id, channel.id, now))
         conversation_repo.advance(conn, conversation_id, msg.timestamp, customer_message=msg.opens_window)
+        if msg.opens_window:
+            reopen_for_customer(uow, [conversation_id])
         if opened:
             uow.emit("conversation.opened", conversation_id=conversation_id, contact_id=contact_id,
                      channel_id=channel.id)

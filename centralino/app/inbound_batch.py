@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from centralino.app.desk import reopen_for_customer
 from centralino.app.inbound import (
     InboundProcessor,
     emit_received,
@@ -113,6 +114,7 @@ class BatchApplier:
             media_row(p.msg, inserted[(p.channel.id, p.msg.external_id)], p.channel.id, now)
             for p in todo if p.msg.media is not None], ("message_id",), ("id",))
         self._advance(uow, todo, conv_ids)
+        reopen_for_customer(uow, [conv_ids[(p.contact, p.channel.id)] for p in todo if p.msg.opens_window])
         for p in todo:
             emit_received(uow, p.msg, inserted[(p.channel.id, p.msg.external_id)],
                           conv_ids[(p.contact, p.channel.id)], p.contact, p.channel.id)

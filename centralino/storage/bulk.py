@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, and_, bindparam, case, or_, select, tuple_, update
+from sqlalchemy import Connection, String, Table, and_, bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from centralino.storage.contacts import follows_profile
 from centralino.storage.tables import contact_identities, contacts, conversations, message_reactions, messages
 from centralino.storage.types import UTCDateTime
 
@@ -68,7 +69,8 @@ def conversation_ids(conn: Connection, pairs: set[tuple[int, int]]) -> dict[tupl
 
 
 def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
-    """Rows of {cid, name, username, at, now}: the name of the newest message wins (ties by name)."""
+    """Rows of {cid, name, username, at, now}: the name of the newest message wins (ties by name); a name
+    an agent set stays (contacts.follows_profile)."""
     if not updates:
         return
     c = contacts.c
@@ -77,10 +79,22 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
         update(contacts)
         .where(c.id == bindparam("cid"),
                or_(c.display_name_at.is_(None), c.display_name_at < at,
-                   and_(c.display_name_at == at, c.display_name < name)))
-        .values(display_name=name, username=bindparam("username"), display_name_at=at, updated_at=bindparam("now")),
+                   and_(c.display_name_at == at, func.coalesce(c.profile_name, "") < name)))
+        .values(display_name=follows_profile(name), profile_name=name, username=bindparam("username"),
+                display_name_at=at, updated_at=bindparam("now")),
         updates,
     )
+
+
+def reopen_resolved(conn: Connection, conversation_ids: list[int]) -> list[int]:
+    """Resolved conversations among these whose customer wrote again: open now (one UPDATE per chunk)."""
+    cv = conversations.c
+    reopened: list[int] = []
+    for part in chunks(sorted(set(conversation_ids))):
+        rows = conn.execute(update(conversations).where(cv.id.in_(list(part)), cv.status == "resolved")
+                            .values(status="open").returning(cv.id))
+        reopened.extend(int(r.id) for r in rows)
+    return sorted(reopened)
 
 
 def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import phonenumbers
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from centralino.domain.enums import IdentityKind
 from centralino.storage.sql import insert_ignore
@@ -130,8 +131,8 @@ def merge(conn: Connection, keep: int, drop: int, now: datetime) -> None:
     _merge_reactions(conn, keep, drop)
     conn.execute(update(provider_notices).where(provider_notices.c.contact_id == drop).values(contact_id=keep))
     dropped = conn.execute(select(contacts).where(contacts.c.id == drop)).mappings().one()
-    if dropped["display_name"]:
-        update_profile(conn, keep, dropped["display_name"], dropped["username"], dropped["display_name_at"], now)
+    if dropped["profile_name"]:
+        update_profile(conn, keep, dropped["profile_name"], dropped["username"], dropped["display_name_at"], now)
     conn.execute(update(contacts).where(contacts.c.id == drop).values(merged_into_id=keep, updated_at=now))
 
 
@@ -160,7 +161,8 @@ def _merge_reactions(conn: Connection, keep: int, drop: int) -> None:
 def update_profile(
     conn: Connection, contact_id: int, name: str | None, username: str | None, at: datetime | None, now: datetime
 ) -> None:
-    """The profile name from the newest message wins, whatever order messages arrive in."""
+    """The profile name from the newest message wins, whatever order messages arrive in. It is kept in
+    profile_name; display_name follows it unless an agent set another name (then they differ)."""
     if not name or at is None:
         return
     c = contacts.c
@@ -170,10 +172,18 @@ def update_profile(
             c.id == contact_id,
             # ties broken by the name itself, so the outcome never depends on arrival order
             or_(c.display_name_at.is_(None), c.display_name_at < at,
-                and_(c.display_name_at == at, c.display_name < name[:300])),
+                and_(c.display_name_at == at, func.coalesce(c.profile_name, "") < name[:300])),
         )
-        .values(display_name=name[:300], username=username, display_name_at=at, updated_at=now)
+        .values(display_name=follows_profile(name[:300]), profile_name=name[:300], username=username,
+                display_name_at=at, updated_at=now)
     )
+
+
+def follows_profile(new_name: Any) -> Any:
+    """display_name becomes the new profile name unless an agent named the contact (it differs from the
+    previous profile name). Right-hand sides of an UPDATE read the row's old values."""
+    c = contacts.c
+    return case((or_(c.display_name.is_(None), c.display_name == c.profile_name), new_name), else_=c.display_name)
 
 
 def count_live(conn: Connection) -> int:

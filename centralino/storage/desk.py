@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.domain.access import Principal
 from centralino.storage.queries import decode_cursor, encode_cursor, identities_of
@@ -20,6 +22,7 @@ from centralino.storage.tables import (
     messages,
     users,
 )
+from centralino.storage.tables_desk import conversation_reads
 from centralino.storage.visibility import visible_conversations
 
 
@@ -83,7 +86,9 @@ def inbox_page(conn: Connection, principal: Principal, *, view: InboxView, q: st
     page = [dict(r) for r in rows[:limit]]
     last = last_messages(conn, [int(r["id"]) for r in page])
     identities = identities_of(conn, sorted({int(r["contact_id"]) for r in page}))
+    unread = unread_counts(conn, [int(r["id"]) for r in page])
     for row in page:
+        row["unread"] = unread.get(int(row["id"]), 0)
         row["last_message"] = last.get(int(row["id"]))
         row["identities"] = identities.get(int(row["contact_id"]), [])
     next_cursor = None
@@ -128,3 +133,52 @@ def conversation_of_contact_on_channel(conn: Connection, contact_id: int, channe
     cv = conversations.c
     found = conn.execute(select(cv.id).where(cv.contact_id == contact_id, cv.channel_id == channel_id)).scalar()
     return None if found is None else int(found)
+
+
+def _unread_message() -> ColumnElement[bool]:
+    """What counts as unread: the customer's messages (reactions are not messages to read)."""
+    return and_(messages.c.direction == "in", messages.c.type != "reaction")
+
+
+def unread_counts(conn: Connection, conversation_ids: list[int]) -> dict[int, int]:
+    """Customer messages after each conversation's read marker (all of them if never read); one query,
+    computed when an inbox page is drawn so the inbound path writes nothing for it."""
+    if not conversation_ids:
+        return {}
+    m, r = messages.c, conversation_reads.c
+    rows = conn.execute(
+        select(m.conversation_id, func.count())
+        .select_from(messages.outerjoin(conversation_reads, r.conversation_id == m.conversation_id))
+        .where(m.conversation_id.in_(conversation_ids), _unread_message(),
+               or_(r.last_read_message_id.is_(None), m.id > r.last_read_message_id))
+        .group_by(m.conversation_id))
+    return {int(cid): int(n) for cid, n in rows}
+
+
+def mark_read(conn: Connection, conversation_id: int, user_id: int | None, now: datetime) -> bool:
+    """Move the conversation's read marker to its latest customer message (never backwards); whether it moved."""
+    m, r = messages.c, conversation_reads.c
+    latest = conn.execute(select(func.max(m.id)).where(m.conversation_id == conversation_id,
+                                                       _unread_message())).scalar()
+    if latest is None:
+        return False
+    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = make(conversation_reads).values(conversation_id=conversation_id, last_read_message_id=int(latest),
+                                           read_by_user_id=user_id, read_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["conversation_id"],
+        set_={"last_read_message_id": stmt.excluded.last_read_message_id,
+              "read_by_user_id": stmt.excluded.read_by_user_id, "read_at": stmt.excluded.read_at},
+        where=r.last_read_message_id < stmt.excluded.last_read_message_id)
+    return bool(conn.execute(stmt).rowcount)
+
+
+def read_marker(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(conversation_reads).where(conversation_reads.c.conversation_id == conversation_id)
+                       ).mappings().first()
+    return dict(row) if row else None
+
+
+def conversations_of_contact(conn: Connection, contact_id: int) -> list[int]:
+    cv = conversations.c
+    return [int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id).order_by(cv.id)).scalars()]

@@ -59,6 +59,9 @@ contacts = Table(
     # Custom attributes the business keeps ({"tier": "gold", "city": "Milano"}): shown and edited on the
     # customer panel, used by campaign segments and template parameters.
     Column("attributes", Json, nullable=False, default=dict, server_default=text("'{}'")),
+    # The WhatsApp profile name of the newest message (display_name_at is its time). display_name follows
+    # it until an agent sets another name: then display_name differs from it and stays (issue 4).
+    Column("profile_name", String(300)),
 )
 
 contact_tags = Table(

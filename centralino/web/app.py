@@ -24,9 +24,12 @@ from centralino.web import notifications as notification_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
 from centralino.web.desk import actions as desk_actions
+from centralino.web.desk import contacts_api as desk_contacts
 from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
 from centralino.web.desk import template_pages as desk_template_pages
+from centralino.web.desk import quick_replies_api as desk_quick_replies
+from centralino.web.desk import quick_reply_pages as desk_quick_reply_pages
 from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
 
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = CentralinoApp(title="Centralino", version=__version__, lifespan=lifespan,
                         description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
     errors.install(app)
+    app.include_router(desk_contacts.router)  # before api.router: its GET /contacts/{id} adds the profile fields
     app.include_router(api.router)
     app.include_router(outbound.router)
     app.include_router(template_send_routes.router)
@@ -111,6 +115,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_actions.router)
     app.include_router(desk_pages.router)
     app.include_router(desk_template_pages.router)
+    app.include_router(desk_quick_replies.router)
+    app.include_router(desk_quick_reply_pages.router)
     app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")
 
     @app.get("/desk", include_in_schema=False)

@@ -71,6 +71,24 @@ def rename_contact(svc: Svc, principal: CurrentPrincipal, conversation_id: int, 
     svc.desk.do_rename_contact(principal, conversation_id, body.display_name)
 
 
+class PresenceIn(BaseModel):
+    state: str = Field(pattern="^(viewing|typing|left)$")
+
+
+@router.post("/conversations/{conversation_id}/read-marker", status_code=204)
+def move_read_marker(svc: Svc, principal: CurrentPrincipal, conversation_id: int) -> None:
+    """The caller read the conversation: its unread count starts again from zero (the desktop does this
+    when an agent opens it)."""
+    svc.desk.do_mark_read(principal, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/presence", status_code=204)
+def presence(svc: Svc, principal: CurrentPrincipal, conversation_id: int, body: PresenceIn) -> None:
+    """Tell the others with this conversation open that the caller is viewing it, typing, or has left
+    (ephemeral: carried live, never stored)."""
+    svc.desk.announce_presence(principal, conversation_id, body.state)
+
+
 @router.put("/auth/language", status_code=204)
 def set_language(svc: Svc, principal: CurrentPrincipal, body: LanguageIn) -> None:
     """The signed-in user's interface language (it, en)."""

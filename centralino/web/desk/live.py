@@ -7,7 +7,8 @@ conversation each event concerns and who may see it (one database connection per
 client). Nothing is done at all while no browser is connected.
 
 One process: the in-process bus hears what this process commits (the embedded workers included). Several
-processes (workers apart, several web processes): see docs/desk.md, cross-process fan-out is future work.
+processes (workers apart, several web processes): the Redis relay (events/relay.py) feeds the others'
+events to `hear`. Presence ("Anna is typing…", `desk.presence`) is published on the bus only, never stored.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 # What the desktop redraws on; everything else (template, provider, user events) is not sent.
 FORWARDED = {"conversation.opened", "conversation.assigned", "conversation.status_changed", "message.received",
              "message.queued", "message.status_changed", "message.note_added", "message.reaction_changed",
-             "message.media_stored", "message.media_failed", "contact.renamed"}
+             "message.media_stored", "message.media_failed", "contact.renamed", "contact.updated",
+             "conversation.read", "desk.presence"}
+# A contact's change concerns each of its conversations.
+PER_CONTACT = {"contact.updated"}
 CLIENT_QUEUE = 1000  # a browser further behind than this is told to reload its view ("resync")
 BATCH = 500
 # Not about one conversation: every connected desk user hears these (the template manager redraws).
@@ -122,6 +126,12 @@ class DeskEventHub:
                 if event.type in ALL_STAFF:
                     resolved.append(({"type": event.type, "template_id": p.get("id"), "status": p.get("status")}, None))
                     continue
+                if event.type in PER_CONTACT and p.get("contact_id") is not None:
+                    for of_contact in desk_repo.conversations_of_contact(conn, int(p["contact_id"])):
+                        contact_scope = conversation_scope(conn, of_contact)
+                        if contact_scope is not None:
+                            resolved.append(({"type": event.type, "conversation_id": of_contact}, contact_scope))
+                    continue
                 conversation_id = p.get("conversation_id")
                 if conversation_id is None and p.get("message_id") is not None:
                     conversation_id = by_message.get(int(p["message_id"]))
@@ -141,5 +151,7 @@ class DeskEventHub:
                     item["message_id"] = int(p["message_id"])
                 if event.type == "message.status_changed":
                     item["status"] = p.get("status")
+                elif event.type == "desk.presence":
+                    item.update(user_id=p.get("user_id"), name=p.get("name"), state=p.get("state"))
                 resolved.append((item, scope))
         return resolved

@@ -21,9 +21,11 @@ import orjson
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from centralino.app.contact_profile import tags_of
 from centralino.domain import window
 from centralino.domain.access import Principal, Role
-from centralino.errors import TooManyRequests, Unauthenticated
+from centralino.domain.contact_profile import LANGUAGES
+from centralino.errors import NotFound, TooManyRequests, Unauthenticated
 from centralino.storage import desk as desk_repo
 from centralino.storage import queries
 from centralino.storage import users as user_repo
@@ -209,13 +211,15 @@ def _conversation_context(request: Request, principal: Principal, conversation_i
                                                     cursor=None)
         items.reverse()
         contact = queries.get_contact(conn, int(conversation["contact_id"])) or {}
+        contact["tags"] = tags_of(conn, int(conversation["contact_id"]))
+        contact["attributes"] = dict(contact.get("attributes") or {})
         others = desk_repo.contact_conversations(conn, principal, int(conversation["contact_id"]))
         assignee = (user_repo.get_user(conn, int(conversation["assignee_user_id"]))
                     if conversation["assignee_user_id"] else None)
         messages = _message_views(request, conn, items)
         transfer_to = _transfer_candidates(conn, principal)
     return {"conversation": conversation, "messages": messages, "contact": contact, "others": others,
-            "assignee": assignee, "transfer_to": transfer_to, "older_cursor": older_cursor,
+            "assignee": assignee, "transfer_to": transfer_to, "older_cursor": older_cursor, "languages": LANGUAGES,
             "window": window.state(conversation["window_expires_at"], datetime.now(UTC))}
 
 
@@ -239,6 +243,10 @@ def conversation_page(request: Request, conversation_id: int) -> Response:
     principal = page_principal(request)
     if principal is None:
         return _to_sign_in(request)
+    try:  # opening it is reading it: its unread count starts again from zero
+        services(request).desk.do_mark_read(principal, conversation_id)
+    except NotFound:
+        return _not_found(request, principal)
     context = _conversation_context(request, principal, conversation_id)
     if context is None:
         return _not_found(request, principal)

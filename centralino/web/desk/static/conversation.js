@@ -1,6 +1,9 @@
 // The conversation: live messages and ticks, the composer (reply while the window is open, else the
 // template path; private notes any time), assignment and status actions, renaming the customer.
 import { api, csrf, fragment, live, typing } from "./common.js";
+import { setupPanel } from "./panel.js";
+import { setupPresence } from "./presence.js";
+import { setupPicker } from "./quick_reply_picker.js";
 
 const root = document.getElementById("conversation");
 const id = root.dataset.conversationId;
@@ -62,14 +65,30 @@ async function redrawHeader() {
   }
 }
 
+const presence = setupPresence(id, text, document.getElementById("presence"), document.body.dataset.userId);
+setupPicker(id, text, document.getElementById("qr-picker"));
+setupPanel(redrawHeader);
+
+// While the conversation is on screen, what the customer writes is read (the inbox badge stays at zero).
+let markTimer = null;
+function markRead() {
+  if (document.visibilityState !== "visible") return;
+  clearTimeout(markTimer);
+  markTimer = setTimeout(() => api("POST", `/api/v1/conversations/${id}/read-marker`), 300);
+}
+document.addEventListener("visibilitychange", markRead);
+
 live((item) => {
   if (String(item.conversation_id) !== id) return;
+  if (item.type === "desk.presence") { presence.hear(item); return; }
+  if (item.type === "conversation.read") return;
+  if (item.type === "contact.updated") { redrawHeader(); return; }
   if (item.message_id !== undefined && item.type !== "message.reaction_changed") {
     showMessage(item.message_id, NEW_MESSAGE.has(item.type));
   }
   else if (item.type === "message.reaction_changed") location.reload();
   if (item.type.startsWith("conversation.") || item.type === "contact.renamed") redrawHeader();
-  if (item.type === "message.received") { reopenWindow(); }
+  if (item.type === "message.received") { reopenWindow(); markRead(); }
 }, () => location.reload());
 
 // Older messages: the page before, inserted above, keeping what the agent was looking at in place.
@@ -254,14 +273,6 @@ document.addEventListener("click", async (event) => {
   else if (action === "resolve") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "resolved" });
   else if (action === "reopen") response = await api("PUT", `/api/v1/conversations/${id}/status`, { status: "open" });
   if (response && response.ok) redrawHeader();
-});
-
-document.addEventListener("submit", async (event) => {
-  if (event.target.id !== "rename") return;
-  event.preventDefault();
-  const name = document.getElementById("rename-input").value;
-  const response = await api("PUT", `/api/v1/conversations/${id}/contact-name`, { display_name: name });
-  if (response.ok) redrawHeader();
 });
 
 document.addEventListener("keydown", (event) => {
