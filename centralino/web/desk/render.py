@@ -139,8 +139,10 @@ def message_view(message: dict[str, Any], media_url: str | None,
     elif kind == "reaction":
         view["reaction"] = _str(body.get("emoji")) or ""
     elif kind == "template":
-        view["template"] = {"name": _str(body.get("name")),
-                            "language": _str(_dict(body.get("language")).get("code"))}
+        language = body.get("language")  # ours: the code; Meta's request shape: {"code": …}
+        code = language if isinstance(language, str) else _dict(language).get("code")
+        view["template"] = {"name": _str(body.get("name")), "language": _str(code)}
+        view["text"] = _str(body.get("preview")) or message.get("text")  # what the customer sees
     elif kind == "system":
         view["text"] = _str(body.get("body")) or message.get("text")
     return view
