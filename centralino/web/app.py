@@ -27,9 +27,9 @@ from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import contacts_api as desk_contacts
 from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
-from centralino.web.desk import template_pages as desk_template_pages
 from centralino.web.desk import quick_replies_api as desk_quick_replies
 from centralino.web.desk import quick_reply_pages as desk_quick_reply_pages
+from centralino.web.desk import template_pages as desk_template_pages
 from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
 
