@@ -10,11 +10,13 @@ message.received and message.status_changed fire for every message and status on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from centralino.app.consent import ConsentService, live_contact
 from centralino.app.outbound import OutboundService
@@ -37,6 +39,7 @@ from centralino.storage.tables import contacts, conversations, messages
 
 OPT_OUT_FAILURE = 131050  # "the user stopped marketing messages from us"
 KEYWORD_TYPES = frozenset({"text", "button"})
+PREFETCH_SPAN = 2048  # message ids either side of an event's read at once (a batch is at most a few hundred)
 CONFIRMATION_ORIGIN = "consent"
 
 
@@ -48,11 +51,20 @@ class ArrivalSettings:
     default_language: str = "it"
 
 
+@dataclass
+class _Candidates:
+    conn: Any  # the transaction's connection: a cache never outlives its transaction
+    lo: int
+    upto: int
+    rows: dict[int, Any]
+
+
 class ConsentArrivals:
     def __init__(self, consent: ConsentService, outbound: OutboundService, settings: ArrivalSettings) -> None:
         self.consent = consent
         self.outbound = outbound
         self.settings = settings
+        self._local = threading.local()  # workers apply batches in several threads
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe_in_transaction("message.received", self.on_message)
@@ -66,8 +78,7 @@ class ConsentArrivals:
         p = event.payload
         if p.get("type") not in KEYWORD_TYPES:
             return
-        m = messages.c
-        row = uow.conn.execute(select(m.text, m.content, m.sent_at).where(m.id == p["message_id"])).first()
+        row = self._candidate(uow, int(p["message_id"]))
         if row is None:
             return
         content = row.content or {}
@@ -94,6 +105,29 @@ class ConsentArrivals:
             occurred_at=row.sent_at, actor="customer", evidence=evidence, dedupe_key=f"message:{p['message_id']}")
         if recorded.created:
             self._confirm(uow, int(p["conversation_id"]), match.action, language)
+
+    def _candidate(self, uow: UnitOfWork, message_id: int) -> Any:
+        """The message if it could be a keyword or a quick reply (a short text, a button), else None. The
+        batched path emits message.received for hundreds of messages in one transaction: the candidates
+        among the ids around the first one are read once, and later events look them up."""
+        cache: _Candidates | None = getattr(self._local, "cache", None)
+        if cache is None or cache.conn is not uow.conn or not cache.lo <= message_id <= cache.upto:
+            cache = self._prefetch(uow, message_id)
+            self._local.cache = cache
+        return cache.rows.get(message_id)
+
+    def _prefetch(self, uow: UnitOfWork, around: int) -> _Candidates:
+        m = messages.c
+        lo, hi = around - PREFETCH_SPAN, around + PREFETCH_SPAN
+        longest = self.settings.keywords.longest + 16
+        rows = uow.conn.execute(select(m.id, m.text, m.content, m.sent_at).where(
+            m.id.between(lo, hi), m.direction == "in",
+            or_(m.type == "button", and_(m.type == "text", func.length(m.text) <= longest))))
+        # Every message of this transaction up to the highest id present now is covered: one inserted
+        # later gets a higher id (ids only grow), so an id at or below it that is not a candidate is not one.
+        upto = uow.conn.execute(select(func.max(m.id)).where(m.id.between(lo, hi))).scalar()
+        return _Candidates(uow.conn, lo, int(upto if upto is not None else around),
+                           {int(r.id): r for r in rows})
 
     def _language(self, uow: UnitOfWork, contact_id: int, match: KeywordMatch) -> str:
         """The contact's language when its confirmation exists, else the keyword's, else the default."""

@@ -182,3 +182,23 @@ def test_a_failing_opt_out_rolls_the_message_back_with_it(services, path, monkey
     assert count(services, messages) == before
     monkeypatch.undo()
     assert count(services, consent_records) == 0
+
+
+def test_a_batch_of_many_customers_records_exactly_the_opt_outs_in_it(services, path):
+    now = int(time.time()) - 5
+    senders = [f"3934700{n:05d}" for n in range(40)]
+    bodies = {n: "Buongiorno, vorrei sapere lo stato del mio ordine" for n in range(40)}
+    bodies.update({3: "STOP", 17: "stop promozioni", 21: "stop it", 30: "Disiscrivimi!"})
+    items = [payloads.text(s, bodies[n], now, f"wamid.BATCH{n:04d}") for n, s in enumerate(senders)]
+    items.append(payloads.template_button(senders[5], "STOP_MARKETING", "Stop promotions", "15550783881",
+                                          "wamid.X", now))
+    store(services, payloads.encode(payloads.envelope(
+        WABA, PNID, "15550783881", contacts=[payloads.contact(s, f"C{n}") for n, s in enumerate(senders)],
+        messages=items)))
+    services.delivery_worker.drain()
+    opted_out = {contact: source for contact, source in (
+        (r["contact_id"], r["source"]) for r in rows(services, consent_records))}
+    assert opted_out == {contact_id_of(services, senders[3]): "keyword", contact_id_of(services, senders[17]): "keyword",
+                         contact_id_of(services, senders[30]): "keyword",
+                         contact_id_of(services, senders[5]): "quick_reply"}
+    assert len(confirmations(services)) == 4
