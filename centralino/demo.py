@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from centralino.domain.outbound import (
     ReplyButtons,
     Text,
 )
+from centralino.errors import CentralinoError
 from centralino.services import Services
 from centralino.simulator import Simulator, SimulatorConfig
 from centralino.simulator import customers as sim_customers
@@ -56,6 +58,7 @@ class Customer:
     wa_id: str
     name: str
     writes: tuple[dict[str, Any], ...]  # what the customer sends first (simulator customer actions)
+    ago_s: int = 0  # wrote this long ago; over 24 h the window is closed and only a template reaches them
 
 
 CUSTOMERS = (
@@ -71,6 +74,7 @@ CUSTOMERS = (
     Customer("393331112222", "Sofia Ricci", (
         {"type": "text", "body": "Ciao! A che ora apre il negozio di Milano sabato?"},
     )),
+    Customer("393409876543", "Luca Conti", ({"type": "text", "body": "Grazie, il reso è arrivato."},), ago_s=2 * 86400),
 )
 
 
@@ -138,6 +142,7 @@ class Demo:
     async def run(self) -> None:
         self.simulator.start()
         try:
+            await self._sync_templates()
             if self.created:
                 await self.play()
             else:
@@ -151,7 +156,8 @@ class Demo:
         await self._wait_until_listening()
         for customer in CUSTOMERS:
             for spec in customer.writes:
-                sim_customers.send(self.simulator, customer.wa_id, {**spec, "name": customer.name})
+                sim_customers.send(self.simulator, customer.wa_id, {**spec, "name": customer.name, **(
+                    {"timestamp": int(time.time()) - customer.ago_s} if customer.ago_s else {})})
         conversation_of = await self._wait_for_conversations([c.wa_id for c in CUSTOMERS])
         sent: dict[str, list[int]] = {}
         for wa_id, contents in replies().items():
@@ -164,6 +170,17 @@ class Demo:
             if wamid is not None:
                 sim_customers.tap(self.simulator, wa_id, wamid, choice)
         log.info("demo: %d customers chatting; phones at %s/simulator/", len(CUSTOMERS), self.base)
+
+    async def _sync_templates(self) -> None:
+        """The simulator's approved templates into the template manager and the composer's picker."""
+        await self._wait_until_listening()
+        if self.services.templates is None:
+            return
+        try:
+            report = await asyncio.to_thread(self.services.templates.do_sync, None)
+            log.info("demo: %d templates synced from the simulator", report.created + report.updated)
+        except CentralinoError as exc:
+            log.warning("demo: templates not synced: %s", exc.message)
 
     async def _wait_until_listening(self) -> None:
         # after_start hooks run before uvicorn binds its socket: webhooks posted now would be refused

@@ -46,11 +46,20 @@ def test_demo_brings_up_customers_chatting_through_the_simulator_and_survives_a_
     port = free_port()
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=TOKEN, timeout=10)
     with demo_process(tmp_path, port):
-        convs = wait_for("three conversations", lambda: (
-            (items := api.get("/api/v1/conversations").json()["items"]) and len(items) == 3 and items), tmp_path)
+        convs = wait_for("four conversations", lambda: (
+            (items := api.get("/api/v1/conversations").json()["items"]) and len(items) == 4 and items), tmp_path)
         names = {c["contact_name"] for c in convs}
-        assert names == {"Giulia Bianchi", "Marco Rossi", "Sofia Ricci"}
-        assert all(c["window"]["is_open"] for c in convs)
+        assert names == {"Giulia Bianchi", "Marco Rossi", "Sofia Ricci", "Luca Conti"}
+        assert all(c["window"]["is_open"] == (c["contact_name"] != "Luca Conti") for c in convs)
+        # the simulator's templates are in the template manager; Luca (window closed) gets one
+        approved = api.get("/api/v1/templates", params={"status": "approved"}).json()["items"]
+        assert {(t["name"], t["language"]) for t in approved} >= {("order_update", "it"), ("conversation_reopen", "it")}
+        luca = next(c for c in convs if c["contact_name"] == "Luca Conti")
+        reopen = api.post(f"/api/v1/conversations/{luca['id']}/templates",
+                          json={"name": "conversation_reopen", "language": "it", "parameters": {"body": ["Luca"]}})
+        assert reopen.status_code == 202, reopen.text
+        wait_for("the template delivered to Luca", lambda: api.get(f"/api/v1/messages/{reopen.json()['id']}").json()[
+            "status"] in ("delivered", "read"), tmp_path)
         giulia = next(c for c in convs if c["contact_name"] == "Giulia Bianchi")
 
         def giulia_done() -> list[dict[str, Any]] | None:
@@ -70,7 +79,7 @@ def test_demo_brings_up_customers_chatting_through_the_simulator_and_survives_a_
     # the window is accepted as Meta would accept it.
     with demo_process(tmp_path, port):
         wait_for("the demo answering again", lambda: api.get("/healthz").status_code == 200, tmp_path)
-        assert len(api.get("/api/v1/conversations").json()["items"]) == 3  # nothing played twice
+        assert len(api.get("/api/v1/conversations").json()["items"]) == 4  # nothing played twice
         sent = api.post(f"/api/v1/conversations/{giulia['id']}/messages",
                         json={"type": "text", "text": {"body": "La sostituzione parte domani."}})
         assert sent.status_code == 202, sent.text

@@ -89,15 +89,15 @@ if (root) {
   async function preview() {
     if (!chosen) return;
     const ticket = ++asked;
-    const response = await post("/api/v1/templates/preview", {
-      template_id: Number(chosen.dataset.id), parameters: parameters(), conversation_id: Number(conversationId),
-    });
+    const response = await post("/api/v1/templates/preview",
+      { template_id: Number(chosen.dataset.id), parameters: parameters() });
     if (ticket !== asked) return;
     const box = $("tp-preview");
     if (!response.ok) { fail(await errorText(response)); box.hidden = true; return; }
-    fail("");
     const answer = await response.json();
-    box.textContent = answer.preview ?? answer.text ?? "";
+    // the parameters' problems (a value still missing…) are shown, the preview too
+    fail((answer.problems || []).map((p) => `${p.field}: ${p.message}`).join(" · "));
+    box.textContent = answer.preview || "";
     box.hidden = false;
   }
 
@@ -107,7 +107,8 @@ if (root) {
     send.disabled = true;
     idempotencyKey = idempotencyKey || crypto.randomUUID();
     const response = await post(`/api/v1/conversations/${conversationId}/templates`,
-      { template_id: Number(chosen.dataset.id), parameters: parameters() }, { "Idempotency-Key": idempotencyKey });
+      { name: chosen.dataset.name, language: chosen.dataset.language, parameters: parameters() },
+      { "Idempotency-Key": idempotencyKey });
     send.disabled = false;
     if (!response.ok) { fail(await errorText(response)); return; }
     fail("");
