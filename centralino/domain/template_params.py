@@ -34,6 +34,7 @@ SOURCES = ("contact", "case", "payload")
 MAX_BODY, MAX_HEADER, MAX_COUPON = 1024, 60, 15
 _BAD_TEXT = re.compile(r"[\n\t]| {5,}")  # Meta refuses these inside a parameter (132018)
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+_GROUPS = frozenset({"header", "body", "buttons"})
 
 
 def fail(message: str, field: str, code: str) -> InvalidInput:
@@ -124,10 +125,12 @@ def render(template: ParsedTemplate, parameters: Mapping[str, Any] | None,
            context: Mapping[str, Any] | None = None) -> Rendered:
     """Check `parameters` against the template and build Meta's components and the preview."""
     parameters = parameters or {}
-    if not isinstance(parameters, Mapping):
+    if not isinstance(parameters, dict) and isinstance(parameters, Mapping):
+        parameters = dict(parameters)
+    if not isinstance(parameters, dict):
         raise fail("parameters must be an object with header, body and buttons", "parameters",
                    "template.parameters_invalid")
-    unknown = set(parameters) - {"header", "body", "buttons"}
+    unknown = [group for group in parameters if group not in _GROUPS]
     if unknown:
         raise fail(f"unknown parameter group(s): {', '.join(sorted(unknown))} (use header, body, buttons)",
                    "parameters", "template.parameters_invalid")
@@ -151,7 +154,7 @@ def render(template: ParsedTemplate, parameters: Mapping[str, Any] | None,
 
 def resolve(value: Any, context: Mapping[str, Any], field: str) -> Any:
     """A parameter's value, following a {"from": "<source>.<path>"} mapping into the context."""
-    if not (isinstance(value, Mapping) and "from" in value):
+    if not (isinstance(value, dict) and "from" in value):
         return value
     source = value["from"]
     root, _, rest = str(source).partition(".")
@@ -160,7 +163,7 @@ def resolve(value: Any, context: Mapping[str, Any], field: str) -> Any:
                    "template.parameter_source_unknown")
     found: Any = context.get(root)
     for key in rest.split("."):
-        if isinstance(found, Mapping):
+        if isinstance(found, (dict, Mapping)):
             found = found.get(key)
         elif isinstance(found, list) and key.isdigit() and int(key) < len(found):
             found = found[int(key)]
@@ -175,7 +178,9 @@ def resolve(value: Any, context: Mapping[str, Any], field: str) -> Any:
 
 
 def _text(value: Any, field: str) -> str:
-    if isinstance(value, Mapping) and value.get("type") == "text":
+    if type(value) is str and value.strip() and not _BAD_TEXT.search(value):
+        return value  # the common case, checked first: campaigns render this for every recipient
+    if isinstance(value, dict) and value.get("type") == "text":
         value = value.get("text")
     if value is None:
         raise fail(f"{field} has no value", field, "template.parameter_empty")
@@ -193,10 +198,13 @@ def _text(value: Any, field: str) -> str:
 
 def _typed(value: Any, field: str) -> tuple[str, JSON]:
     """A body value: (what the customer sees, Meta's parameter object)."""
-    if isinstance(value, Mapping) and value.get("type") in ("currency", "date_time"):
+    if type(value) is str:
+        text = _text(value, field)
+        return text, {"type": "text", "text": text}
+    if isinstance(value, dict) and value.get("type") in ("currency", "date_time"):
         kind = str(value["type"])
         inner = value.get(kind)
-        if not isinstance(inner, Mapping):
+        if not isinstance(inner, dict):
             raise fail(f"{field} needs a {kind} object", f"{field}.{kind}", "template.parameter_type")
         fallback = _text(inner.get("fallback_value"), f"{field}.{kind}.fallback_value")
         if kind == "date_time":
@@ -209,7 +217,7 @@ def _typed(value: Any, field: str) -> tuple[str, JSON]:
             raise fail(f"{field}.currency.amount_1000 must be a whole number (the amount times 1000)",
                        f"{field}.currency.amount_1000", "template.parameter_type")
         return fallback, {"type": kind, kind: {"fallback_value": fallback, "code": code, "amount_1000": amount}}
-    if isinstance(value, Mapping) and value.get("type") not in (None, "text"):
+    if isinstance(value, dict) and value.get("type") not in (None, "text"):
         raise fail(f"{field} has type '{value.get('type')}'; use text, currency or date_time", field,
                    "template.parameter_type")
     text = _text(value, field)
@@ -223,8 +231,9 @@ def _values(template: ParsedTemplate, text: Segmented, given: Any, ctx: Mapping[
         given = {} if template.named else []
     seen: dict[str, str] = {}
     params: list[JSON] = []
+    param: JSON
     if template.named:
-        if not isinstance(given, Mapping):
+        if not isinstance(given, dict):
             raise fail(f"the template uses named variables: give {field} as an object "
                        f"({', '.join(names) or 'no variables'})", field, "template.parameters_invalid")
         missing = [n for n in names if n not in given]
@@ -236,7 +245,7 @@ def _values(template: ParsedTemplate, text: Segmented, given: Any, ctx: Mapping[
                        f"{field}.{missing[0]}" if missing else f"{field}.{extra[0]}", "template.parameter_count")
         items = [(n, given[n], f"{field}.{n}") for n in names]
     else:
-        if not isinstance(given, Sequence) or isinstance(given, (str, bytes)):
+        if not isinstance(given, (list, tuple)):
             raise fail(f"the template uses positional variables: give {field} as a list", field,
                        "template.parameters_invalid")
         if len(given) != len(names):
@@ -244,10 +253,17 @@ def _values(template: ParsedTemplate, text: Segmented, given: Any, ctx: Mapping[
                        "template.parameter_count")
         items = [(n, v, f"{field}[{i}]") for i, (n, v) in enumerate(zip(names, given, strict=True))]
     for name, raw, where in items:
+        if type(raw) is str and raw.strip() and not _BAD_TEXT.search(raw):
+            shown, param = raw, {"type": "text", "text": raw}  # plain text, the common case: no calls
+            if template.named:
+                param["parameter_name"] = name
+            seen[name] = shown
+            params.append(param)
+            continue
         value = resolve(raw, ctx, where)
         if text_only:
             shown = _text(value, where)
-            param: JSON = {"type": "text", "text": shown}
+            param = {"type": "text", "text": shown}
         else:
             shown, param = _typed(value, where)
         if template.named:
@@ -273,7 +289,7 @@ def _header(template: ParsedTemplate, given: Any, ctx: Mapping[str, Any],
         if given is None:
             raise fail(f"the header needs a value for {{{{{header.names[0]}}}}}", field, "template.parameter_count")
         name = header.names[0]
-        if template.named and isinstance(given, Mapping) and set(given) == {name}:
+        if template.named and isinstance(given, dict) and set(given) == {name}:
             given = given[name]  # {"order_id": "A-1"} as well as "A-1"
         values, params = _values(template, header, {name: given} if template.named else [given], ctx, field,
                                  text_only=True)
@@ -296,7 +312,7 @@ def _header(template: ParsedTemplate, given: Any, ctx: Mapping[str, Any],
 
 
 def _location(value: Any, field: str, components: list[JSON]) -> str:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         raise fail("a location header needs latitude and longitude", field, "template.parameter_type")
     try:
         lat, lon = float(value["latitude"]), float(value["longitude"])
@@ -317,7 +333,7 @@ def _location(value: Any, field: str, components: list[JSON]) -> str:
 def _media(kind: MediaKind, value: Any, field: str, components: list[JSON]) -> tuple[str, Media | None]:
     if isinstance(value, str):
         value = {"link": value}
-    if not isinstance(value, Mapping) or ("media_id" in value) == ("link" in value):
+    if not isinstance(value, dict) or ("media_id" in value) == ("link" in value):
         raise fail(f"the {kind.value} header needs either media_id (an upload) or link", field,
                    "template.parameter_type")
     filename = value.get("filename")
@@ -345,12 +361,12 @@ def _buttons(template: ParsedTemplate, given: Any, ctx: Mapping[str, Any], compo
     field = "parameters.buttons"
     if given is None:
         given = []
-    if not isinstance(given, Sequence) or isinstance(given, (str, bytes)):
+    if not isinstance(given, (list, tuple)):
         raise fail("buttons must be a list of {index, value}", field, "template.parameters_invalid")
     by_index: dict[int, tuple[Any, str]] = {}
     for i, item in enumerate(given):
         where = f"{field}[{i}]"
-        index = item.get("index") if isinstance(item, Mapping) else None
+        index = item.get("index") if isinstance(item, dict) else None
         if isinstance(index, str) and index.isdigit():
             index = int(index)
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(template.buttons):
@@ -358,7 +374,7 @@ def _buttons(template: ParsedTemplate, given: Any, ctx: Mapping[str, Any], compo
                        f"{where}.index", "template.button_not_found")
         if index in by_index:
             raise fail(f"button {index} is given twice", f"{where}.index", "template.parameters_invalid")
-        assert isinstance(item, Mapping)
+        assert isinstance(item, dict)
         key = next((k for k in ("value", "text", "payload", "code") if k in item), None)
         by_index[index] = (item[key] if key else None, f"{where}.{key or 'value'}")
     for spec in template.buttons:
