@@ -20,6 +20,7 @@ from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
 from centralino.web import campaigns as campaign_routes
+from centralino.web import consent as consent_routes
 from centralino.web import notifications as notification_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(outbound.router)
     app.include_router(template_send_routes.router)
     app.include_router(campaign_routes.router)
+    app.include_router(consent_routes.router)
     app.include_router(notification_routes.router)
     app.include_router(desk_notification_pages.router)
     app.include_router(auth.router)
