@@ -169,8 +169,8 @@ def mark_read(conn: Connection, conversation_id: int, user_id: int | None, now: 
         index_elements=["conversation_id"],
         set_={"last_read_message_id": stmt.excluded.last_read_message_id,
               "read_by_user_id": stmt.excluded.read_by_user_id, "read_at": stmt.excluded.read_at},
-        where=r.last_read_message_id < stmt.excluded.last_read_message_id)
-    return bool(conn.execute(stmt).rowcount)
+        where=r.last_read_message_id < stmt.excluded.last_read_message_id).returning(r.conversation_id)
+    return conn.execute(stmt).first() is not None  # (rowcount is not reliable for upserts on every driver)
 
 
 def read_marker(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
