@@ -56,7 +56,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     port = free_port()
     with demo_process(cwd, port):
         running = Demo(cwd, port)
-        wait_for("the demo's three conversations", lambda: len(running.conversations()) == 3, cwd)
+        wait_for("the demo's four conversations", lambda: len(running.conversations()) == 4, cwd)
         yield running
 
 
@@ -91,7 +91,7 @@ def test_sign_in_and_a_customer_message_appears_live_in_the_inbox(page_of, demo)
     page = page_of(GIULIA_AGENT)
     rows = page.locator("li.row")
     rows.first.wait_for()
-    assert rows.count() == 3
+    assert rows.count() == 4
     page.wait_for_timeout(300)  # the event stream is connected once the page has loaded
     demo.customer_writes("393471234567", "Il pacco è arrivato, grazie!")
     first = page.locator("li.row").first
