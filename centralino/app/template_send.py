@@ -131,7 +131,7 @@ def preview(template_row: Mapping[str, Any], params: Mapping[str, Any] | None,
         rendered = render(parsed, params, context)
     except InvalidInput as exc:
         problems.append(LintProblem(exc.field or "parameters", exc.code, exc.message))
-        return Preview(outline(parsed), None, tuple(problems))
+        return Preview(outline(parsed, params, context), None, tuple(problems))
     return Preview(rendered.preview, rendered.components, tuple(problems))
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -403,15 +404,33 @@ def _buttons(template: ParsedTemplate, given: Any, ctx: Mapping[str, Any], compo
     return [spec.label for spec in template.buttons if spec.label]
 
 
-def outline(template: ParsedTemplate) -> str:
-    """The preview with the variables as written ({{1}}, {{order_id}}): a template before its values."""
-    def raw(text: Segmented) -> str:
-        return text.fill({name: "{{" + name + "}}" for name in text.names})
+def outline(template: ParsedTemplate, parameters: Mapping[str, Any] | None = None,
+            context: Mapping[str, Any] | None = None) -> str:
+    """The preview with the variables as written ({{1}}, {{order_id}}), or with those of `parameters` that
+    are usable already: the composer shows it while the agent is still filling the values in."""
+    given = parameters if isinstance(parameters, dict) else {}
+
+    def shown(text: Segmented, values: Any) -> str:
+        pairs: list[tuple[Any, Any]] = []
+        if template.named and isinstance(values, dict):
+            pairs = list(values.items())
+        elif not template.named and isinstance(values, (list, tuple)):
+            pairs = list(zip(text.names, values, strict=False))
+        filled = {name: "{{" + name + "}}" for name in text.names}
+        for name, raw in pairs:
+            if name in filled:
+                with suppress(InvalidInput):  # not usable yet: stays as written
+                    filled[name] = _typed(resolve(raw, context or {}, "value"), "value")[0]
+        return text.fill(filled)
 
     header = None
     if template.header is not None:
-        header = raw(template.header)
+        value = given.get("header")
+        if template.header.names and value is not None and not (template.named and isinstance(value, dict)
+                                                                 and "from" not in value):
+            value = {template.header.names[0]: value} if template.named else [value]
+        header = shown(template.header, value)
     elif template.header_format is not None:
         header = f"[{template.header_format.capitalize()}]"
-    lines = [line for line in (header, raw(template.body), template.footer) if line]
+    lines = [line for line in (header, shown(template.body, given.get("body")), template.footer) if line]
     return "\n".join(lines + [f"[{b.label}]" for b in template.buttons if b.label])

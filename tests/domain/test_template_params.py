@@ -176,3 +176,17 @@ def test_outline_shows_the_variables_as_written() -> None:
     from centralino.domain.template_params import outline
     assert outline(shipped()) == ("Ordine {{1}}\nCiao {{1}}, il tuo ordine di {{2}} arriva il {{3}}.\nNegozio Rossi\n"
                                   "[Traccia]\n[Non mi interessa]\n[Chiamaci]")
+
+
+def test_outline_fills_the_values_already_usable() -> None:
+    from centralino.domain.template_params import outline
+    partial = {"header": "A-1", "body": ["Anna", "", {"from": "payload.when"}]}
+    assert outline(shipped(), partial, {"payload": {}}).startswith(
+        "Ordine A-1\nCiao Anna, il tuo ordine di {{2}} arriva il {{3}}.")
+    assert outline(shipped(), partial, {"payload": {"when": "lunedì"}}).startswith(
+        "Ordine A-1\nCiao Anna, il tuo ordine di {{2}} arriva il lunedì.")
+    named = parse("welcome", "en", "marketing", "named", [
+        {"type": "HEADER", "format": "TEXT", "text": "Hi {{first_name}}"},
+        {"type": "BODY", "text": "Hi {{first_name}}, you have {{points}} points today."}])
+    assert outline(named, {"header": "Ann", "body": {"points": 5}}) == \
+        "Hi Ann\nHi {{first_name}}, you have 5 points today."

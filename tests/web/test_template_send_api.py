@@ -111,6 +111,7 @@ def test_preview_of_a_stored_template_with_and_without_values(client, services):
     short = client.post("/api/v1/templates/preview", headers=AUTH,
                         json={"template_id": template_id, "parameters": {"body": ["Anna"]}}).json()
     assert short["problems"][0]["code"] == "template.parameter_count" and short["components"] is None
+    assert short["preview"] == "Ciao Anna, il tuo ordine {{2}} è stato spedito."  # what is filled so far
     assert client.post("/api/v1/templates/preview", headers=AUTH, json={"template_id": 999999}).status_code == 404
 
 
