@@ -25,6 +25,7 @@ from centralino.web import notifications as notification_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
 from centralino.web.desk import actions as desk_actions
+from centralino.web.desk import consent_pages as desk_consent_pages
 from centralino.web.desk import contacts_api as desk_contacts
 from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(template_routes.router)
     app.include_router(desk_actions.router)
     app.include_router(desk_pages.router)
+    app.include_router(desk_consent_pages.router)
     app.include_router(desk_template_pages.router)
     app.include_router(desk_quick_replies.router)
     app.include_router(desk_quick_reply_pages.router)
