@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from centralino.config import Settings
 from centralino.demo_access import ensure_demo_users
+from centralino.demo_consent import STOPS, seed_opt_ins
 from centralino.domain.outbound import (
     CallToAction,
     Content,
@@ -159,12 +160,15 @@ class Demo:
                 sim_customers.send(self.simulator, customer.wa_id, {**spec, "name": customer.name, **(
                     {"timestamp": int(time.time()) - customer.ago_s} if customer.ago_s else {})})
         conversation_of = await self._wait_for_conversations([c.wa_id for c in CUSTOMERS])
+        await asyncio.to_thread(seed_opt_ins, self.services, [c.wa_id for c in CUSTOMERS])  # docs/consent.md
         sent: dict[str, list[int]] = {}
         for wa_id, contents in replies().items():
             for content in contents:
                 queued = await asyncio.to_thread(self.services.outbound.do_send, conversation_of[wa_id], content,
                                                  origin="demo")
                 sent.setdefault(wa_id, []).append(queued.message_id)
+        for wa_id, keyword in STOPS.items():  # an opt-out by keyword, answered with the confirmation
+            sim_customers.send(self.simulator, wa_id, {"type": "text", "body": keyword})
         for wa_id, choice in TAPS.items():
             wamid = await self._wait_for_wamid(sent[wa_id][-1])
             if wamid is not None:
