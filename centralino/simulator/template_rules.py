@@ -182,7 +182,8 @@ def _buttons(component: Obj, parameter_format: str, _category: str) -> None:
             raise _error(f"at most {BUTTON_LIMITS[btype]} {btype} button(s) per template.")
         kinds.append(btype)
         text = button.text("text")
-        if text is None and btype != "OTP":
+        # Meta labels OTP and COPY_CODE buttons itself ("Copy code"): they need no text
+        if text is None and btype not in ("OTP", "COPY_CODE"):
             raise _error(f"button {i}: text is required.")
         if text is not None and len(text) > 25:
             raise _error(f"button {i}: text must be at most 25 characters.")

@@ -253,3 +253,15 @@ def test_manual_review_when_no_review_delay(simulator):
     assert sim.control("POST", f"/templates/{created['id']}/review")["status"] == "APPROVED"
     sim.control("POST", f"/templates/{created['id']}/status", {"status": "REJECTED", "reason": "SCAM"})
     assert wait_update(sim, "shipping_update", count=2)["reason"] == "SCAM"
+
+
+def test_a_copy_code_button_needs_no_label_like_meta(sim):
+    coupon = {"name": "coupon_autunno", "language": "it", "category": "MARKETING", "components": [
+        {"type": "BODY", "text": "Ciao {{1}}, ecco il tuo sconto d'autunno sul prossimo ordine.",
+         "example": {"body_text": [["Giulia"]]}},
+        {"type": "BUTTONS", "buttons": [{"type": "COPY_CODE", "example": "AUTUNNO25"}]}]}
+    response = create(sim, coupon)
+    assert response.status_code == 200, response.text
+    coupon["name"] = "coupon_senza_codice"
+    coupon["components"][1]["buttons"] = [{"type": "COPY_CODE"}]
+    assert create(sim, coupon).status_code == 400
