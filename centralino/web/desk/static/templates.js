@@ -207,36 +207,60 @@ function builderPage(root) {
     };
   }
 
-  function preview(def) {
-    const byName = {};
+  // What the customer will see with the examples as values: drawn at once here, then replaced by the
+  // server's rendering (POST /api/v1/templates/preview with the definition), which also lints it.
+  function exampleParameters(def) {
+    const params = {};
     const header = def.components.find((c) => c.type === "HEADER");
-    const headerBox = $("tpl-preview-header");
+    const headerExample = $("tpl-header-example").value.trim();
+    if (header && header.format === "TEXT" && names(header.text || "").length) params.header = headerExample;
+    else if (header && header.format !== "TEXT" && /^https?:\/\//.test(headerExample)) params.header = { link: headerExample };
+    const vars = names($("tpl-body").value);
+    if (vars.length) {
+      params.body = def.parameter_format === "named" ? Object.fromEntries(vars.map((n) => [n, examples[n] || ""]))
+        : [...vars].sort((a, b) => Number(a) - Number(b)).map((n) => examples[n] || "");
+    }
+    const buttons = [];
+    ((def.components.find((c) => c.type === "BUTTONS") || {}).buttons || []).forEach((button, index) => {
+      if (button.type === "URL" && button.url.includes("{{")) {
+        const prefix = button.url.split("{{")[0];
+        const full = (button.example || [""])[0] || "";
+        buttons.push({ index, value: full.startsWith(prefix) ? full.slice(prefix.length) : full });
+      } else if (button.type === "COPY_CODE" && button.example) {
+        buttons.push({ index, value: button.example });
+      }
+    });
+    if (buttons.length) params.buttons = buttons;
+    return params;
+  }
+
+  function preview(def) {
+    const lines = [];
+    const header = def.components.find((c) => c.type === "HEADER");
     if (header && header.format === "TEXT") {
       const vars = names(header.text || "");
-      if (vars.length) byName[vars[0]] = $("tpl-header-example").value;
-      headerBox.textContent = fill(header.text || "", byName);
-    } else {
-      headerBox.textContent = header ? `[${$("tpl-header-format").selectedOptions[0].textContent}]` : "";
+      lines.push(fill(header.text || "", vars.length ? { [vars[0]]: $("tpl-header-example").value } : {}));
+    } else if (header) {
+      lines.push(`[${$("tpl-header-format").selectedOptions[0].textContent}]`);
     }
-    headerBox.hidden = !header;
-    $("tpl-preview-body").textContent = fill($("tpl-body").value, examples);
-    $("tpl-preview-footer").textContent = $("tpl-footer").value;
-    const list = $("tpl-preview-buttons");
-    list.replaceChildren();
+    lines.push(fill($("tpl-body").value, examples));
+    if ($("tpl-footer").value) lines.push($("tpl-footer").value);
     for (const button of (def.components.find((c) => c.type === "BUTTONS") || { buttons: [] }).buttons) {
-      const li = document.createElement("li");
-      li.textContent = button.type === "COPY_CODE" ? "⧉ " + (button.example || "") : button.text || "…";
-      list.append(li);
+      lines.push(`[${button.type === "COPY_CODE" ? button.example || "" : button.text || "…"}]`);
     }
+    $("tpl-preview").textContent = lines.join("\n");
   }
 
   let timer = null;
   let asked = 0;
   async function lint(def) {
     const ticket = ++asked;
-    const response = await api("POST", "/api/v1/templates/lint", def);
+    const response = await api("POST", "/api/v1/templates/preview", { definition: def, parameters: exampleParameters(def) });
     if (ticket !== asked || !response.ok) return;
-    const problems = await response.json();
+    const answer = await response.json();
+    if (answer.preview) $("tpl-preview").textContent = answer.preview;
+    // the definition's problems; the example values' own are the examples' inputs, shown by the linter too
+    const problems = (answer.problems || []).filter((p) => !p.field.startsWith("parameters"));
     const list = $("tpl-problems");
     list.replaceChildren();
     for (const p of problems) {
@@ -265,7 +289,7 @@ function builderPage(root) {
     const def = current();
     preview(def);
     clearTimeout(timer);
-    if (root.dataset.lint !== "off") timer = setTimeout(() => lint(def), 250);
+    timer = setTimeout(() => lint(def), 250);
   }
 
   load(definition);
@@ -279,9 +303,7 @@ function builderPage(root) {
     $("tpl-button-kind").disabled = !editable;
     add.addEventListener("click", () => { addButton($("tpl-button-kind").value); changed(); });
   }
-  if (!editable) root.dataset.lint = "off";
   changed();
-  if (!editable) { $("tpl-no-problems").hidden = true; }
 
   const save = $("tpl-save");
   if (save) {
