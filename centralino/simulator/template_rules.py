@@ -97,7 +97,37 @@ def validate_create(body: Any) -> TemplateDraft:
         checker(component, parameter_format, category)
     if "BODY" not in seen:
         raise _error("a BODY component is required.", "Missing body")
-    return TemplateDraft(name, language, category, parameter_format, [c.data for c in components])
+    stored = [c.data for c in components]
+    if category == "AUTHENTICATION":
+        stored = authentication_preset(language, stored)
+    return TemplateDraft(name, language, category, parameter_format, stored)
+
+
+# Meta writes an authentication template's text itself (the body is not free text): these are the
+# stored forms that GET returns and a send renders; other languages fall back to English.
+_AUTH_BODY = {"it": "*{{1}}* è il tuo codice di verifica.", "en": "*{{1}}* is your verification code."}
+_AUTH_SECURITY = {"it": " Per la tua sicurezza, non condividerlo.", "en": " For your security, do not share this code."}
+_AUTH_EXPIRY = {"it": "Questo codice scade tra {} minuti.", "en": "This code expires in {} minutes."}
+_AUTH_BUTTON = {"it": "Copia codice", "en": "Copy code"}
+
+
+def authentication_preset(language: str, components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    lang = language.split("_")[0] if language.split("_")[0] in _AUTH_BODY else "en"
+    result: list[dict[str, Any]] = []
+    for part in components:
+        kind = part.get("type")
+        if kind == "BODY" and not part.get("text"):  # a text given anyway is reviewed as written
+            text = _AUTH_BODY[lang] + (_AUTH_SECURITY[lang] if part.get("add_security_recommendation") else "")
+            result.append({**part, "text": text})
+        elif kind == "FOOTER" and part.get("code_expiration_minutes"):
+            result.append({**part, "text": _AUTH_EXPIRY[lang].format(int(part["code_expiration_minutes"]))})
+        elif kind == "BUTTONS":
+            buttons = [{**b, "text": b.get("text") or _AUTH_BUTTON[lang]} if b.get("type") in ("OTP", "COPY_CODE")
+                       else b for b in part.get("buttons") or []]
+            result.append({**part, "buttons": buttons})
+        else:
+            result.append(part)
+    return result
 
 
 def _examples(component: Obj, key: str, named_key: str, names: list[str], parameter_format: str,

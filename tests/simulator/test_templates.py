@@ -265,3 +265,18 @@ def test_a_copy_code_button_needs_no_label_like_meta(sim):
     coupon["name"] = "coupon_senza_codice"
     coupon["components"][1]["buttons"] = [{"type": "COPY_CODE"}]
     assert create(sim, coupon).status_code == 400
+
+
+def test_an_authentication_template_is_stored_with_metas_own_text_and_sends_with_the_code(sim):
+    otp = {"name": "codice_accesso", "language": "it", "category": "AUTHENTICATION", "components": [
+        {"type": "BODY", "add_security_recommendation": True},
+        {"type": "FOOTER", "code_expiration_minutes": 10},
+        {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE"}]}]}
+    created = create(sim, otp)
+    assert created.status_code == 200, created.text
+    stored = sim.graph("GET", f"/{created.json()['id']}", params={"fields": "components"}).json()["components"]
+    body = next(c for c in stored if c["type"] == "BODY")
+    assert body["text"] == "*{{1}}* è il tuo codice di verifica. Per la tua sicurezza, non condividerlo."
+    footer = next(c for c in stored if c["type"] == "FOOTER")
+    assert footer["text"] == "Questo codice scade tra 10 minuti."
+    assert next(c for c in stored if c["type"] == "BUTTONS")["buttons"][0]["text"] == "Copia codice"
