@@ -201,3 +201,47 @@ def test_agents_cannot_manage_and_languages_share_the_category(services, meta):
     with services.engine.connect() as conn:
         assert [r["language"] for r in template_repo.languages_of(conn, row["account_id"], "shipping_update")] == [
             "en_US", "it"]
+
+
+def _webhook(services: Services, field_name: str, value: dict[str, Any], at: int) -> None:
+    """A delivery from Meta, stored and processed by our pipeline as any webhook is."""
+    import orjson
+
+    from centralino.simulator import payloads
+    from tests.factories import WABA
+    from tests.helpers import store
+
+    store(services, orjson.dumps(payloads.account_envelope(WABA, field_name, value, at)))
+    services.delivery_worker.drain()
+
+
+def test_webhooks_for_a_template_made_elsewhere_add_it_and_out_of_order_ones_keep_the_newest(services):
+    import time
+
+    from tests.factories import whatsapp_channel
+
+    whatsapp_channel(services)
+    now = int(time.time())
+    base = {"message_template_id": 778899, "message_template_name": "made_in_manager",
+            "message_template_language": "en_US", "message_template_category": "MARKETING"}
+    _webhook(services, "message_template_status_update", {**base, "event": "DISABLED", "reason": None,
+                                                          "disable_info": {"disable_date": "2026-11-20"}}, now)
+    _webhook(services, "message_template_status_update", {**base, "event": "APPROVED", "reason": "NONE"}, now - 60)
+    _webhook(services, "message_template_status_update", {**base, "event": "APPROVED", "reason": "NONE"}, now - 60)
+    _webhook(services, "message_template_quality_update", {
+        "previous_quality_score": "GREEN", "new_quality_score": "RED", "message_template_id": 778899,
+        "message_template_name": "made_in_manager", "message_template_language": "en_US"}, now)
+    with services.engine.connect() as conn:
+        [row], _ = template_repo.list_page(conn, template_repo.TemplateFilter(), limit=10)
+        history = template_repo.history(conn, row["id"])
+    assert (row["name"], row["language"], row["category"], row["provider_id"]) == (
+        "made_in_manager", "en_US", "marketing", "778899")
+    assert row["status"] == "disabled" and "disabled on 2026-11-20" in row["status_reason"]
+    assert row["quality"] == "red"
+    # the repeated delivery is one notice; the older approval is history only
+    assert [(h["kind"], h["status"], h["detail"].get("applied")) for h in history] == [
+        ("status", "disabled", True), ("status", "approved", False), ("quality", "disabled", None)]
+    _webhook(services, "message_template_status_update", {**base, "event": "REINSTATED", "reason": None}, now + 5)
+    with services.engine.connect() as conn:
+        assert template_repo.get(conn, row["id"])["status"] == "approved"  # sendable again
+        assert template_repo.history(conn, row["id"])[-1]["status"] == "reinstated"
