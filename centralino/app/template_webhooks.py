@@ -81,7 +81,7 @@ def _template_for(uow: UnitOfWork, account_id: str | None, provider_id: str | No
 
 def on_status(uow: UnitOfWork, event: Event) -> None:
     p = event.payload
-    raw = str(p.get("raw_event") or p.get("status") or "unknown").lower()
+    raw = str(p.get("raw_event") or p.get("status") or "unknown").lower()[:32]
     status = EFFECTIVE.get(raw, raw)
     data = as_dict(p.get("data"))
     at = _at(p.get("at"), event.occurred_at)
@@ -90,12 +90,13 @@ def on_status(uow: UnitOfWork, event: Event) -> None:
     row = _template_for(uow, account_id, provider_id, p.get("name"), p.get("language"), raw)
     now = datetime.now(UTC)
     if row is None:
-        if not (account_id and p.get("name") and p.get("language")):
-            return  # nothing to attach it to; the raw notice stays in provider_notices
+        if not (account_id and p.get("name") and p.get("language")) or len(str(p["name"])) > 512 \
+                or len(str(p["language"])) > 16:
+            return  # nothing to attach it to (or not a name Meta allows); the raw notice stays in provider_notices
         # A template made outside Centralino (Meta's manager): known from now on, its content by the next sync.
         template_id = template_repo.insert_template(uow.conn, {
             "account_id": account_id, "name": p["name"], "language": p["language"],
-            "category": str(data.get("message_template_category") or "utility").lower(),
+            "category": str(data.get("message_template_category") or "utility").lower()[:32],
             "parameter_format": "positional", "components": [], "status": "unknown", "provider_id": provider_id,
             "created_at": now, "updated_at": now})
         row = template_repo.get(uow.conn, template_id)
@@ -130,7 +131,7 @@ def on_quality(uow: UnitOfWork, event: Event) -> None:
     if found is None:
         return
     row, data = found
-    quality = str(data.get("new_quality_score") or "unknown").lower()
+    quality = str(data.get("new_quality_score") or "unknown").lower()[:32]
     now = datetime.now(UTC)
     template_repo.append_event(uow.conn, int(row["id"]), kind="quality", status=row["status"], detail={
         "quality": quality, "previous": row["quality"]}, actor="meta", at=event.occurred_at)
@@ -147,7 +148,7 @@ def on_category(uow: UnitOfWork, event: Event) -> None:
     category = data.get("new_category") or data.get("correct_category")
     if not category:
         return
-    category = str(category).lower()
+    category = str(category).lower()[:32]
     now = datetime.now(UTC)
     template_repo.append_event(uow.conn, int(row["id"]), kind="category", status=row["status"], detail={
         "category": category, "previous": row["category"]}, actor="meta", at=event.occurred_at)
