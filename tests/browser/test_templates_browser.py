@@ -49,6 +49,20 @@ def test_a_supervisor_builds_a_template_sees_a_lint_message_submits_it_and_sees_
     assert "Inviato" in history and "Approvato" in history
     template = demo.api.get("/api/v1/templates", params={"q": "ritiro_pronto"}).json()["items"][0]
     assert template["status"] == "approved" and template["provider_id"]
+    # another language of the same template starts from its content
+    page.click("#tpl-add-language")
+    page.wait_for_url("**/desk/templates/new?language_of=*")
+    assert page.input_value("#tpl-name") == "ritiro_pronto" and page.input_value("#tpl-language") == ""
+    assert "Ciao {{1}}" in page.input_value("#tpl-body")
+    # Meta pauses it: the list's badge changes live, with the reason
+    page.goto(f"{demo.base}/desk/templates")
+    row = page.locator("tr.tpl-row", has_text="ritiro_pronto")
+    row.locator(".tpl-status-approved").wait_for(timeout=WAIT_MS)
+    page.wait_for_timeout(300)  # the event stream is connected once the page has loaded
+    paused = demo.api.post(f"/simulator/_sim/templates/{template['provider_id']}/status", json={"status": "PAUSED"})
+    assert paused.status_code == 200, paused.text
+    row.locator(".tpl-status-paused").wait_for(timeout=WAIT_MS)
+    assert "FIRST_PAUSE" in row.inner_text()
 
 
 def test_an_agent_sends_an_approved_template_from_the_closed_window_picker(page_of: Any, demo: Any) -> None:

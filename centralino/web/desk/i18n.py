@@ -266,6 +266,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "picker.header": "Header",
         "picker.media_link": "Header file link (https://…)",
         "picker.button": "Link of",
+        "tpl.add_language": "Add a language",
     },
     "it": {
         "app.title": "Centralino",
@@ -527,6 +528,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "picker.header": "Intestazione",
         "picker.media_link": "Link del file dell'intestazione (https://…)",
         "picker.button": "Link di",
+        "tpl.add_language": "Aggiungi una lingua",
     },
 }
 

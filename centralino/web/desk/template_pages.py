@@ -63,7 +63,8 @@ def template_rows(request: Request, status: Annotated[str | None, Query(max_leng
                   status_filter=status or "", q=q or "")
 
 
-def _builder(request: Request, principal: Principal, template: dict[str, Any] | None) -> Response:
+def _builder(request: Request, principal: Principal, template: dict[str, Any] | None,
+             copy_of: dict[str, Any] | None = None) -> Response:
     svc = services(request)
     accounts = svc.templates.accounts() if svc.templates is not None else []
     detail: dict[str, Any] = {}
@@ -71,20 +72,24 @@ def _builder(request: Request, principal: Principal, template: dict[str, Any] | 
         with svc.engine.connect() as conn:
             detail = {"history": template_repo.history(conn, int(template["id"])),
                       "languages": template_repo.languages_of(conn, template["account_id"], template["name"])}
-    definition = ({k: template[k] for k in ("name", "language", "category", "parameter_format", "components")}
-                  if template is not None else None)
+    source = template if template is not None else copy_of
+    definition = ({k: source[k] for k in ("name", "language", "category", "parameter_format", "components")}
+                  if source is not None else None)
+    if copy_of is not None and definition is not None:
+        definition["language"] = ""  # another language of the same template: same name and category
     editable = may_manage(principal) and (template is None or template["status"] in ("draft", "rejected"))
     return render(request, "templates_builder.html", principal=principal, tpl=template, accounts=accounts,
-                  definition=definition, editable=editable, may_manage=may_manage(principal),
+                  definition=definition, editable=editable, may_manage=may_manage(principal), copy_of=copy_of,
                   script="templates.js", **detail)
 
 
 @router.get("/templates/new", response_class=HTMLResponse)
-def new_template_page(request: Request) -> Response:
+def new_template_page(request: Request, language_of: int | None = None) -> Response:
+    """A new template, or (`language_of`) a new language of an existing one, starting from its content."""
     principal = page_principal(request)
     if principal is None:
         return _to_sign_in(request)
-    return _builder(request, principal, None)
+    return _builder(request, principal, None, _template(request, language_of) if language_of else None)
 
 
 def _template(request: Request, template_id: int) -> dict[str, Any] | None:
