@@ -18,21 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, select
 
 from centralino.app.consent import ConsentService
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain import template_text
 from centralino.domain.campaigns import CampaignStatus, RecipientState, recipient_state_for, tier_room
 from centralino.domain.consent import Decision, purpose_of_category
-from centralino.domain.enums import ConversationStatus, DeliveryStatus, Direction
+from centralino.domain.enums import DeliveryStatus, Direction
 from centralino.domain.outbound import TemplateMessage
 from centralino.domain.outbound_codec import to_dict
 from centralino.domain.sending import OutboxKind, OutboxState
 from centralino.events.bus import Event, EventBus
-from centralino.storage import bulk
+from centralino.storage import campaign_queue as queue_repo
 from centralino.storage import campaigns as repo
-from centralino.storage.tables import conversations, messages, outbox
+from centralino.storage.tables import messages, outbox
 
 log = logging.getLogger(__name__)
 
@@ -72,28 +72,42 @@ def _fill(text: str, values: Mapping[str, str]) -> str:
     return template_text.VARIABLE.sub(lambda m: values.get(m.group(1).strip(), m.group(0)), text)
 
 
+class Renderer:
+    """Meta's send components and the preview the customer will see, from one recipient's frozen values.
+    The template is read once (a feed batch renders hundreds of recipients with it). Pure and
+    deterministic: the same snapshot and values give the same message however often it runs."""
+
+    def __init__(self, category: str, components: Sequence[Mapping[str, Any]]) -> None:
+        header = template_text.find(components, "HEADER")
+        self.header = str(header.get("text") or "") if header is not None and \
+            str(header.get("format") or "TEXT").upper() == "TEXT" else None
+        self.header_names = _names(self.header or "")
+        self.body = template_text.body_text(category, components)
+        self.body_names = _names(self.body)
+        self.footer = template_text.footer_text(category, components)
+
+    def __call__(self, values: Mapping[str, str]) -> tuple[tuple[dict[str, Any], ...], str]:
+        send: list[dict[str, Any]] = []
+        preview: list[str] = []
+        if self.header is not None:
+            if self.header_names:
+                send.append({"type": "header", "parameters": [_parameter(n, values[n]) for n in self.header_names]})
+            preview.append(_fill(self.header, values))
+        if self.body_names:
+            send.append({"type": "body", "parameters": [_parameter(n, values[n]) for n in self.body_names]})
+        preview.append(_fill(self.body, values))
+        if self.footer:
+            preview.append(self.footer)
+        return tuple(send), "\n".join(p for p in preview if p)
+
+
+def _names(text: str) -> list[str]:
+    return template_text.distinct([n.strip() for n in template_text.variables(text)])
+
+
 def render(category: str, components: Sequence[Mapping[str, Any]],
            values: Mapping[str, str]) -> tuple[tuple[dict[str, Any], ...], str]:
-    """Meta's send components and the preview the customer will see, from the frozen values. Pure and
-    deterministic: the same snapshot and values give the same message however often it runs."""
-    send: list[dict[str, Any]] = []
-    preview: list[str] = []
-    header = template_text.find(components, "HEADER")
-    if header is not None and str(header.get("format") or "TEXT").upper() == "TEXT":
-        text = str(header.get("text") or "")
-        names = template_text.distinct([n.strip() for n in template_text.variables(text)])
-        if names:
-            send.append({"type": "header", "parameters": [_parameter(n, values[n]) for n in names]})
-        preview.append(_fill(text, values))
-    body = template_text.body_text(category, components)
-    names = template_text.distinct([n.strip() for n in template_text.variables(body)])
-    if names:
-        send.append({"type": "body", "parameters": [_parameter(n, values[n]) for n in names]})
-    preview.append(_fill(body, values))
-    footer = template_text.footer_text(category, components)
-    if footer:
-        preview.append(footer)
-    return tuple(send), "\n".join(p for p in preview if p)
+    return Renderer(category, components)(values)
 
 
 # --- consent --------------------------------------------------------------------------------------------------
@@ -163,35 +177,33 @@ class CampaignFeeder:
             return first_slot
         conn = uow.conn
         channel_id = int(campaign["channel_id"])
-        conv = _conversations(conn, channel_id, [int(x.contact_id) for x in rows], now)
+        conv = queue_repo.conversations_for(conn, channel_id, [int(x.contact_id) for x in rows], now)
         origin = f"campaign:{campaign['id']}"
-        components = campaign["template_components"] or []
+        render_one = Renderer(campaign["template_category"], campaign["template_components"] or [])
         contents = []
         for x in rows:
-            send, preview = render(campaign["template_category"], components, x.params)
+            send, preview = render_one(x.params)
             contents.append(TemplateMessage(campaign["template_name"], campaign["template_language"],
                                             campaign["template_category"], send, preview,
                                             int(campaign["template_id"])))
-        message_ids = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), [{
+        message_ids = queue_repo.insert_messages(conn, [{
             "conversation_id": conv[int(x.contact_id)], "channel_id": channel_id, "contact_id": x.contact_id,
             "direction": Direction.OUTBOUND.value, "type": "template", "raw_type": "template",
-            "external_id": None, "text": content.preview, "content": to_dict(content),
-            "status": DeliveryStatus.QUEUED.value, "reply_to_external_id": None, "reply_to_message_id": None,
+            "text": content.preview, "content": to_dict(content), "status": DeliveryStatus.QUEUED.value,
             "forwarded": False, "frequently_forwarded": False, "sent_at": now, "created_at": now,
-            "origin": origin, "queued_at": now} for x, content in zip(rows, contents, strict=True)]).scalars().all()
+            "origin": origin, "queued_at": now} for x, content in zip(rows, contents, strict=True)])
         step = timedelta(seconds=1.0 / rate)
-        conn.execute(insert(outbox), [{
+        queue_repo.insert_outbox(conn, [{
             "kind": OutboxKind.MESSAGE.value, "channel_id": channel_id, "conversation_id": conv[int(x.contact_id)],
-            "message_id": mid, "target_message_id": None, "target_external_id": None,
-            "recipient_kind": x.recipient_kind, "recipient": x.recipient, "state": OutboxState.QUEUED.value,
-            "attempts": 0, "next_attempt_at": first_slot + step * i, "created_at": now}
-            for i, (x, mid) in enumerate(zip(rows, message_ids, strict=True))])
-        bulk.advance_conversations(conn, [{"cid": cid, "last_message_at": now, "last_inbound_at": None,
-                                           "window_expires_at": None} for cid in sorted(set(conv.values()))])
-        repo.mark_queued(conn, [{"rid": x.id, "mid": mid} for x, mid in zip(rows, message_ids, strict=True)], now)
-        for x, mid in zip(rows, message_ids, strict=True):
-            uow.emit("message.queued", message_id=int(mid), conversation_id=conv[int(x.contact_id)],
-                     channel_id=channel_id, contact_id=int(x.contact_id), type="template", origin=origin)
+            "message_id": mid, "recipient_kind": x.recipient_kind, "recipient": x.recipient,
+            "state": OutboxState.QUEUED.value, "attempts": 0, "next_attempt_at": first_slot + step * i,
+            "created_at": now} for i, (x, mid) in enumerate(zip(rows, message_ids, strict=True))])
+        queue_repo.advance_conversations(conn, list(conv.values()), now)
+        queue_repo.mark_queued(conn, [int(x.id) for x in rows], message_ids, now)
+        # One event for the batch (it wakes the sender), not a message.queued per message: at 1,000
+        # messages a second the per-message events and their listeners cost more than the feeding itself.
+        uow.emit("campaign.batch_queued", campaign_id=int(campaign["id"]), channel_id=channel_id, origin=origin,
+                 count=len(message_ids), first_message_id=min(message_ids), last_message_id=max(message_ids))
         return first_slot + step * len(rows)
 
 
@@ -203,18 +215,12 @@ def _reason(decision: Decision | None) -> str:
     return "no consent decision for this contact" if decision is None else str(decision.reason)
 
 
-def _conversations(conn: Connection, channel_id: int, contact_ids: list[int], now: datetime) -> dict[int, int]:
-    """contact id → its conversation on the channel, opening one (resolved: nothing for agents until the
-    customer answers) where there is none."""
-    pairs = {(cid, channel_id) for cid in contact_ids}
-    found = bulk.conversation_ids(conn, pairs)
-    missing = sorted(pairs - set(found))
-    if missing:
-        bulk.insert_ignore_many(conn, conversations, [
-            {"contact_id": cid, "channel_id": channel_id, "status": ConversationStatus.RESOLVED.value,
-             "created_at": now} for cid, _ in missing], ("contact_id", "channel_id"), ("id",))
-        found = bulk.conversation_ids(conn, pairs)
-    return {cid: found[(cid, channel_id)] for cid in contact_ids}
+def latest_due(conn: Connection, channel_id: int) -> datetime | None:
+    """When the last queued row of the channel is due (where a restarted feeder carries on from)."""
+    o = outbox.c
+    found: datetime | None = conn.execute(select(func.max(o.next_attempt_at)).where(
+        o.state == OutboxState.QUEUED.value, o.channel_id == channel_id)).scalar()
+    return found
 
 
 def queued_depth(conn: Connection, channel_id: int) -> int:
@@ -228,8 +234,8 @@ def queued_depth(conn: Connection, channel_id: int) -> int:
 
 def on_status_changed(uow: UnitOfWork, event: Event) -> None:
     new = recipient_state_for(str(event.payload.get("status")))
-    if new is None:
-        return
+    if new is None or (new is RecipientState.SENT and event.payload.get("previous") == "accepted"):
+        return  # Meta's "sent" after our acceptance: the acceptance already moved the recipient to sent
     message_id = int(event.payload["message_id"])
     code, title = None, None
     if new is RecipientState.FAILED:  # rare: one more lookup for the provider's reason

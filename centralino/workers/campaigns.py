@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from centralino.app.campaign_feed import queued_depth
+from centralino.app.campaign_feed import latest_due, queued_depth
 from centralino.app.campaigns import CampaignService
 from centralino.domain.campaigns import CampaignStatus
 from centralino.storage import campaigns as repo
@@ -51,16 +51,21 @@ class CampaignFeedLoop:
         return moved
 
     def _feed(self, campaign: Mapping[str, Any]) -> int:
-        campaign_id = int(campaign["id"])
+        campaign_id, channel_id = int(campaign["id"]), int(campaign["channel_id"])
         rate = float(campaign["rate_per_s"])
         now = self.clock()
         with self.engine.connect() as conn:
-            depth = queued_depth(conn, int(campaign["channel_id"]))
-        want = min(MAX_BATCH, int(rate * LOOKAHEAD_S) + 1 - depth)
+            depth = queued_depth(conn, channel_id)
+            if campaign_id not in self._next_slot:  # after a restart: after what is already queued
+                last = latest_due(conn, channel_id)
+                self._next_slot[campaign_id] = last.timestamp() if last is not None else now
+        # Feed up to LOOKAHEAD_S of the campaign's slots ahead; no burst credit after a pause or a stall.
+        # A sender that falls behind (a slower number, a busy machine) stops the feeding: the outbox
+        # never holds more than twice the look-ahead.
+        slot = max(self._next_slot[campaign_id], now)
+        want = min(MAX_BATCH, int((now + LOOKAHEAD_S - slot) * rate), int(2 * LOOKAHEAD_S * rate) + 1 - depth)
         if want <= 0:
             return 0
-        # No burst credit after a pause or a stall, and never further ahead than what is queued.
-        slot = min(max(self._next_slot.get(campaign_id, now), now), now + depth / rate)
         result = self.campaigns.feeder.do_feed(campaign_id, want, _dt(slot), rate, _dt(now))
         if result.next_slot is not None:
             self._next_slot[campaign_id] = result.next_slot.timestamp()

@@ -20,7 +20,7 @@ from centralino.workers.sender import OutboxSender
 
 log = logging.getLogger(__name__)
 
-OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued")
+OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued", "campaign.batch_queued")
 
 
 SNOOZE_CHECK_S = 5.0

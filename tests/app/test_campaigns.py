@@ -79,7 +79,9 @@ def test_segment_plan_freezes_each_recipients_values(services: Services, recorde
         {"type": "text", "text": "Cliente 0"}, {"type": "text", "text": "Milano"}, {"type": "text", "text": "PRIMAVERA"}]}]
     assert count(services, outbox, outbox.c.message_id == first["id"]) == 1
     assert states(services, campaign_id) == {"queued": 4}
-    assert recorder.types().count("message.queued") == 4
+    batches = [e for e in recorder.events if e.type == "campaign.batch_queued"]
+    assert [e.payload["count"] for e in batches] == [4]
+    assert batches[0].payload["origin"] == f"campaign:{campaign_id}"
     assert services.campaigns.get(campaign_id)["status"] == "completed"
 
 
