@@ -245,3 +245,28 @@ def test_webhooks_for_a_template_made_elsewhere_add_it_and_out_of_order_ones_kee
     with services.engine.connect() as conn:
         assert template_repo.get(conn, row["id"])["status"] == "approved"  # sendable again
         assert template_repo.history(conn, row["id"])[-1]["status"] == "reinstated"
+
+
+def test_a_verdict_that_arrives_before_the_submission_is_recorded_is_not_overwritten(services, meta, monkeypatch):
+    """Meta may review in an instant: its webhook can be applied while our submit still waits for the answer."""
+    from datetime import UTC, datetime
+
+    from centralino.app import templates as template_service
+    from centralino.app.unit_of_work import unit_of_work
+
+    real_create = template_service.template_api.create
+
+    def create_then_verdict(channel, body, client=None):
+        answer = real_create(channel, body, client)
+        with unit_of_work(services.engine, services.bus) as uow:  # the pipeline applying Meta's approval
+            uow.emit("template.status_changed", account_id=channel.account_id, template_id=answer["id"],
+                     name=body["name"], language=body["language"], status="approved", raw_event="APPROVED",
+                     reason="NONE", at=datetime.now(UTC).isoformat(), data={})
+        return answer
+
+    monkeypatch.setattr(template_service.template_api, "create", create_then_verdict)
+    row, _ = services.templates.do_create_draft(SUPERVISOR, copy.deepcopy(SHIPPING))
+    submitted = services.templates.do_submit(SUPERVISOR, row["id"])
+    assert submitted["status"] == "approved" and submitted["provider_id"]
+    assert [(h["kind"], h["status"]) for h in _history(services, row["id"])] == [
+        ("created", "draft"), ("status", "approved"), ("submitted", "pending")]
