@@ -25,6 +25,7 @@ from centralino.web import notifications as notification_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
 from centralino.web.desk import actions as desk_actions
+from centralino.web.desk import campaign_pages as desk_campaign_pages
 from centralino.web.desk import consent_pages as desk_consent_pages
 from centralino.web.desk import contacts_api as desk_contacts
 from centralino.web.desk import notification_pages as desk_notification_pages
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(consent_routes.router)
     app.include_router(notification_routes.router)
     app.include_router(desk_notification_pages.router)
+    app.include_router(desk_campaign_pages.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(template_routes.router)
