@@ -56,9 +56,13 @@ async function showMessage(messageId, isNew = true) {
   if (changedMeanwhile.delete(messageId)) showMessage(messageId, false);
 }
 
+// Redraws overlap (our own change and its live event): only the latest asked for is applied, so a slower
+// earlier answer never puts back an older state.
+let redraws = 0;
 async function redrawHeader() {
+  const mine = ++redraws;
   const fresh = await fragment(`/desk/conversations/${id}/header`);
-  if (!fresh) return;
+  if (!fresh || mine !== redraws) return;
   for (const part of ["conv-header", "panel"]) {
     const replacement = fresh.querySelector("#" + part);
     if (replacement) document.getElementById(part).replaceWith(replacement);
@@ -88,7 +92,8 @@ live((item) => {
   }
   else if (item.type === "message.reaction_changed") location.reload();
   if (item.type.startsWith("conversation.") || item.type === "contact.renamed") redrawHeader();
-  if (item.type === "message.received") { reopenWindow(); markRead(); }
+  // a customer message may bring a new WhatsApp profile name (shown small in the panel)
+  if (item.type === "message.received") { reopenWindow(); markRead(); redrawHeader(); }
 }, () => location.reload());
 
 // Older messages: the page before, inserted above, keeping what the agent was looking at in place.
