@@ -39,6 +39,7 @@ EDITABLE = frozenset({DRAFT, "rejected"})  # a rejected template is fixed and su
 GONE = frozenset({"pending_deletion", "deleted"})  # a new draft of the same name and language may reuse the row
 SYNC_PAGE = 100
 NOT_FOUND_SUBCODE = 2593002  # Meta: "Message template not found"
+EXISTS_SUBCODE = 2388024  # Meta: "Content in this language already exists"
 
 
 def _utcnow() -> datetime:
@@ -260,6 +261,8 @@ class TemplateService:
                 self._delete_at_meta(channel, row["name"], str(row["provider_id"]))
             answer = template_api.create(channel, definition.for_meta(), self.http)
         except TemplateApiError as exc:
+            if exc.subcode == EXISTS_SUBCODE and self._adopt(channel, row, principal.actor):
+                return self._row(template_id)  # submitted before, its answer lost (a crash): Meta's copy adopted
             raise graph_failure(exc, "Meta refused the template") from exc
         now = self.clock()
         status = str(answer.get("status") or "pending").lower()
@@ -274,6 +277,30 @@ class TemplateService:
                                        detail={"provider_id": answer.get("id")}, actor=principal.actor, at=now)
             row = self._get(uow, template_id)
             self._updated(uow, row, "submitted", status=row["status"])
+        return row
+
+    def _adopt(self, channel: Channel, row: dict[str, Any], actor: str) -> bool:
+        """Meta already has this name and language: take its id, status and content (as a sync would)."""
+        after: str | None = None
+        while True:
+            try:
+                page = template_api.list_page(channel, name=row["name"], after=after, client=self.http)
+            except TemplateApiError:
+                return False  # the caller reports Meta's original refusal
+            for item in page.items:
+                if item.get("name") == row["name"] and item.get("language") == row["language"]:
+                    with unit_of_work(self.engine, self.bus) as uow:
+                        self._apply_synced(uow, row["account_id"], item, actor)
+                    return True
+            if page.after is None:
+                return False
+            after = page.after
+
+    def _row(self, template_id: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = template_repo.get(conn, template_id)
+        if row is None:
+            raise NotFound(f"no template {template_id}", field="template_id")
         return row
 
     def _delete_at_meta(self, channel: Channel, name: str, hsm_id: str | None) -> None:

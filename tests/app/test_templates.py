@@ -270,3 +270,18 @@ def test_a_verdict_that_arrives_before_the_submission_is_recorded_is_not_overwri
     assert submitted["status"] == "approved" and submitted["provider_id"]
     assert [(h["kind"], h["status"]) for h in _history(services, row["id"])] == [
         ("created", "draft"), ("status", "approved"), ("submitted", "pending")]
+
+
+def test_a_submission_whose_answer_was_lost_is_adopted_when_submitted_again(services, meta):
+    """Meta created the template but the process died before recording it: submitting again finds Meta's
+    copy ("Content in this language already exists") and takes its id and status instead of failing."""
+    from centralino.app.templates import check_definition
+    from centralino.channels.whatsapp import template_api
+
+    row, _ = services.templates.do_create_draft(SUPERVISOR, copy.deepcopy(SHIPPING))
+    channel = services.templates.channel_for(row["account_id"])
+    lost = template_api.create(channel, check_definition(row).for_meta())  # the answer never recorded
+    adopted = services.templates.do_submit(SUPERVISOR, row["id"])
+    assert adopted["provider_id"] == lost["id"] and adopted["status"] in ("pending", "approved")
+    assert _history(services, row["id"])[-1]["kind"] == "synced"
+    assert _settled(meta, row["id"], "approved")["provider_id"] == lost["id"]

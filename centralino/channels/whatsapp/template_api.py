@@ -81,12 +81,14 @@ def create(channel: Channel, body: dict[str, Any], client: httpx.Client | None =
     return _call("POST", _templates_url(channel), channel, client, json=body)
 
 
-def list_page(channel: Channel, *, limit: int = 100, after: str | None = None,
+def list_page(channel: Channel, *, limit: int = 100, after: str | None = None, name: str | None = None,
               client: httpx.Client | None = None) -> TemplatePage:
-    """GET /{waba}/message_templates?fields&limit&after: one page, and the cursor of the next."""
+    """GET /{waba}/message_templates?fields&limit&after[&name]: one page, and the cursor of the next."""
     params: dict[str, Any] = {"fields": FIELDS, "limit": limit}
     if after:
         params["after"] = after
+    if name:
+        params["name"] = name  # Meta matches a part of the name
     answer = _call("GET", _templates_url(channel), channel, client, params=params)
     data = [item for item in answer.get("data") or [] if isinstance(item, dict)]
     paging = answer["paging"] if isinstance(answer.get("paging"), dict) else {}
