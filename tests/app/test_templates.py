@@ -110,9 +110,15 @@ def test_pause_then_unpause_and_quality_and_category_changes_are_kept(services, 
     assert meta.control.post(f"/templates/{provider_id}/quality", json={"quality": "RED"}).status_code == 200
     paused = _settled(meta, row["id"], "paused")
     assert paused["quality"] == "red" and "FIRST_PAUSE" in (paused["status_reason"] or "")
+    conversation_id = meta.customer_writes("393471234567")
+    send = {"name": "shipping_update", "language": "it", "parameters": {"header": "4711", "body": ["Giulia", "4711"]}}
+    refused = meta.api.post(f"/api/v1/conversations/{conversation_id}/templates", json=send)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "template.not_sendable"
+    assert "paused" in refused.json()["error"]["message"]
     meta.clock.advance(5)
     assert meta.control.post(f"/templates/{provider_id}/status", json={"status": "APPROVED"}).status_code == 200
     _settled(meta, row["id"], "approved")
+    assert meta.api.post(f"/api/v1/conversations/{conversation_id}/templates", json=send).status_code == 202
     assert meta.control.post(f"/templates/{provider_id}/category",
                              json={"category": "MARKETING"}).status_code == 200
     meta.settle(lambda: _row(services, row["id"])["category"] == "marketing", "the category update")

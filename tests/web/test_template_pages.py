@@ -87,3 +87,15 @@ def test_the_picker_lists_the_approved_templates_of_the_channels_account_custome
     assert 'data-body-vars=\'["1"]\'' in picker.text
     # a conversation the agent may not see: nothing
     assert client.get(f"/desk/conversations/{org.sales_conversation}/template-picker").status_code == 404
+
+
+def test_every_status_category_history_kind_and_button_has_words_in_both_languages():
+    from centralino.domain.enums import TemplateStatus
+    from centralino.web.desk.i18n import MESSAGES
+
+    wanted = {f"tpl.status.{s.value}" for s in TemplateStatus} | {"tpl.status.draft"}
+    wanted |= {f"tpl.category.{c}" for c in ("utility", "marketing", "authentication")}
+    wanted |= {f"tpl.kind.{k}" for k in ("created", "edited", "submitted", "status", "quality", "category",
+                                         "synced", "deleted")}
+    wanted |= {f"tpl.button.{b}" for b in ("QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE")}
+    assert wanted <= MESSAGES["en"].keys() and wanted <= MESSAGES["it"].keys()

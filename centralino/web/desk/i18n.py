@@ -331,6 +331,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "picker.media_link": "Header file link (https://…)",
         "picker.button": "Link of",
         "tpl.add_language": "Add a language",
+        "tpl.status.unarchived": "Unarchived",
     },
     "it": {
         "app.title": "Centralino",
@@ -657,6 +658,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "picker.media_link": "Link del file dell'intestazione (https://…)",
         "picker.button": "Link di",
         "tpl.add_language": "Aggiungi una lingua",
+        "tpl.status.unarchived": "Non più archiviato",
     },
 }
 
