@@ -45,7 +45,10 @@ function listPage(root) {
       }
     });
   }
-  live((item) => { if (item.type === "template.updated") redraw(); }, redraw);
+  // a sync changes many templates at once: one redraw for a burst of events
+  let pending = null;
+  const soon = () => { clearTimeout(pending); pending = setTimeout(redraw, 300); };
+  live((item) => { if (item.type === "template.updated") soon(); }, soon);
 }
 
 // --- the builder ---------------------------------------------------------------------------------------
