@@ -421,5 +421,6 @@ from centralino.storage import (  # noqa: E402,F401
     tables_consent,
     tables_desk,
     tables_notifications,
+    tables_routing,
     tables_templates,
 )

@@ -1,0 +1,21 @@
+"""routing: skills, presence, capacity, queues, rules, SLAs
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-25 16:35:00
+"""
+
+from __future__ import annotations
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
