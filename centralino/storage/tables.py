@@ -422,5 +422,6 @@ from centralino.storage import (  # noqa: E402,F401
     tables_desk,
     tables_notifications,
     tables_routing,
+    tables_service_levels,
     tables_templates,
 )

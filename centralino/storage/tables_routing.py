@@ -1,4 +1,4 @@
-"""Tables for routing: skills, presence, capacity, queues, rules, SLAs (issue 6).
+"""Tables for routing: skills, presence, capacity, queues and rules (issue 6).
 
 Same metadata as storage/tables.py; schema changes go through Alembic (one migration per area)."""
 

@@ -1,4 +1,4 @@
-"""routing: skills, presence, capacity, queues, rules, SLAs
+"""routing: skills, presence, capacity, queues and rules
 
 Revision ID: 0011
 Revises: 0010

@@ -1,0 +1,21 @@
+"""business hours, SLA policies and timers, CSAT surveys
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-25 16:35:00
+"""
+
+from __future__ import annotations
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
