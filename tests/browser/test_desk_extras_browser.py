@@ -180,3 +180,26 @@ def test_another_agent_viewing_and_typing_is_shown_within_a_second(page_of, demo
     presence.filter(has_text="Sara Supervisor sta scrivendo…").wait_for(timeout=3000)
     sara.close()  # she leaves: the line goes
     presence.wait_for(state="hidden", timeout=WAIT_MS)
+
+
+def test_the_quick_replies_page_creates_edits_and_deletes(page_of, demo, dialogs):
+    page = page_of(GIULIA_AGENT)
+    page.goto(f"{demo.base}/desk/quick-replies")
+    page.fill("#qr-title", "Firma")
+    page.fill("#qr-shortcut", "firma")
+    page.fill("#qr-body", "Cordiali saluti, {{agent.surname}}")
+    page.click("#qr-save")
+    page.locator("#qr-error", has_text="body").wait_for(timeout=WAIT_MS)  # the unknown variable, named
+    assert "agent.surname" in page.locator("#qr-error").inner_text()
+    page.fill("#qr-body", "Cordiali saluti, {{agent.name}}")
+    page.click("#qr-save")
+    row = page.locator("tr.qr-row[data-shortcut=firma]")
+    row.wait_for(timeout=WAIT_MS)
+    assert "Solo io" in row.inner_text()  # personal: an agent cannot share
+    row.locator("button[data-qr=edit]").click()
+    page.fill("#qr-title", "Firma breve")
+    page.click("#qr-save")
+    page.locator("tr.qr-row[data-title='Firma breve']").wait_for(timeout=WAIT_MS)
+    page.locator("tr.qr-row[data-shortcut=firma] button[data-qr=delete]").click()
+    page.locator("tr.qr-row[data-shortcut=firma]").wait_for(state="detached", timeout=WAIT_MS)
+    assert dialogs == []

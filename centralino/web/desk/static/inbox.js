@@ -39,7 +39,13 @@ function soon(conversationId) {
 
 // Only the first page is live: an older page stays as it was loaded.
 if (!new URLSearchParams(location.search).get("cursor")) {
-  live((item) => { if (item.type !== "message.status_changed") soon(item.conversation_id); }, () => soon());
+  live((item) => {
+    if (item.type === "message.status_changed" || item.type === "desk.presence") return;
+    // read: only a row showing an unread badge changes
+    if (item.type === "conversation.read"
+        && !rows.querySelector(`li.row[data-conversation-id="${item.conversation_id}"] .badge.unread`)) return;
+    soon(item.conversation_id);
+  }, () => soon());
 }
 
 document.addEventListener("keydown", (event) => {
