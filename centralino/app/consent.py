@@ -96,8 +96,10 @@ class ConsentService:
         """Decisions for many contacts (a campaign's batch): one query per 2,000 contacts, every contact of
         `contact_ids` answered (the policy's default when it has no record)."""
         found = consent_repo.records_for_many(conn, contact_ids, channel_id, (purpose, Purpose.ALL))
-        return {cid: decide(current_state(found.get(cid, ()), channel_id), purpose, business_initiated=True,
-                            policy=self.policy) for cid in contact_ids}
+        # Most of a large audience has no record: they share the policy's default decision.
+        default = decide({}, purpose, business_initiated=True, policy=self.policy)
+        return {cid: decide(current_state(found[cid], channel_id), purpose, business_initiated=True,
+                            policy=self.policy) if cid in found else default for cid in contact_ids}
 
     # --- recording ------------------------------------------------------------------------------------------
 
