@@ -74,8 +74,8 @@ class ConsentService:
     def state(self, conn: Connection, contact_id: int, channel_id: int | None = None,
               now: datetime | None = None) -> dict[Purpose, ConsentRecord]:
         records = consent_repo.records_for(conn, contact_id)
-        if now is not None:  # a record dated ahead of now does not decide yet
-            records = [r for r in records if r.occurred_at <= now]
+        if now is not None:  # a record dated ahead of now (beyond clock skew) does not decide yet
+            records = [r for r in records if r.occurred_at <= now + CLOCK_SKEW]
         return current_state(records, channel_id)
 
     def check_consent(self, conn: Connection, contact_id: int, channel_id: int, purpose: Purpose, now: datetime,

@@ -229,3 +229,14 @@ def test_the_ledger_has_no_update_or_delete_path():
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 assert not node.value.upper().lstrip().startswith(("UPDATE ", "DELETE ")), name
     assert checked >= 3
+
+
+def test_a_record_a_little_ahead_of_our_clock_counts_one_far_ahead_does_not_yet(services):
+    whatsapp_channel(services)
+    conversation_id = customer_wrote(services)
+    contact_id = contact_of(services, conversation_id)
+    record(services, contact_id, Purpose.UTILITY, Action.OPT_OUT, minutes_ago=-1)  # the customer's clock is fast
+    with pytest.raises(ConsentRefused):
+        services.outbound.do_send(conversation_id, template("utility"))
+    record(services, contact_id, Purpose.AUTHENTICATION, Action.OPT_OUT, minutes_ago=-24 * 60)
+    services.outbound.do_send(conversation_id, template("authentication"))
