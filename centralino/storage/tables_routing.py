@@ -106,7 +106,8 @@ routing_items = Table(
     Column("channel_kind", String(32), nullable=False),
     Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False),
     Column("priority", Integer, nullable=False, default=0),
-    Column("enqueued_at", UTCDateTime, nullable=False),  # waiting time (relaxation) counts from here
+    Column("enqueued_at", UTCDateTime, nullable=False),  # first entered a queue: the order of service
+    Column("queue_entered_at", UTCDateTime, nullable=False),  # entered its current queue: relaxation counts
     Column("state", String(16), nullable=False),
     Column("owner_kind", String(16), nullable=False),  # queue | agent (bot-owned conversations have no item)
     Column("rule_id", Id, ForeignKey("routing_rules.id")),

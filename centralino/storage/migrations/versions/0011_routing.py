@@ -100,6 +100,7 @@ def upgrade() -> None:
     sa.Column('contact_id', centralino.storage.types.Id, nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('enqueued_at', centralino.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('queue_entered_at', centralino.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('owner_kind', sa.String(length=16), nullable=False),
     sa.Column('rule_id', centralino.storage.types.Id, nullable=True),
