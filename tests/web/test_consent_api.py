@@ -100,6 +100,22 @@ def test_agents_see_and_record_only_the_contacts_of_conversations_they_see(clien
     assert upload.status_code == 403
 
 
+def test_a_read_only_token_reads_but_does_not_record_and_an_agents_token_sees_as_the_agent(client, org, services):
+    token = client.post("/api/v1/api-tokens", headers=INTEGRATION, json={
+        "name": "CRM", "scopes": ["read"], "owner_user_id": org.agent_sales}).json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    sales_contact = contact_of(services, org.sales_conversation)
+    care_contact = contact_of(services, org.care_conversation)
+    assert client.get(f"/api/v1/contacts/{sales_contact}/consents", headers=bearer).status_code == 200
+    assert client.get(f"/api/v1/contacts/{care_contact}/consents", headers=bearer).status_code == 404
+    refused = client.post(f"/api/v1/contacts/{sales_contact}/consents", headers=bearer,
+                          json={"purpose": "marketing", "action": "opt_in"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "auth.scope"
+    assert client.post("/api/v1/consents/import", headers=bearer,
+                       files={"file": ("c.csv", b"contact_id,purpose,action,timestamp\n")}).status_code == 403
+    assert count(services, consent_records) == 0
+
+
 def test_nothing_without_credentials(client, org, services):
     contact_id = contact_of(services, org.care_conversation)
     assert client.post(f"/api/v1/contacts/{contact_id}/consents", json={"purpose": "marketing", "action": "opt_in"}
