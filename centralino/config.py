@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     # Campaigns (docs/campaigns.md): the daily messaging tier a new campaign counts against, per channel over
     # a rolling 24 h (250 | 1k | 10k | 100k | unlimited: the number's tier at Meta).
     campaign_default_tier: str = Field(default="1k", pattern=r"^(250|1k|10k|100k|unlimited)$")
+    # Routing (docs/routing.md): how often the router looks again without being woken (offer timeouts,
+    # relaxation), the most items one round takes, the capacity an agent gets on first going online.
+    routing_poll_s: float = Field(default=1.0, gt=0)
+    routing_batch: int = Field(default=500, ge=1, le=10000)
+    routing_default_capacity: dict[str, int] = Field(default_factory=lambda: {"whatsapp": 5})
 
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""

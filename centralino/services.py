@@ -18,6 +18,7 @@ from centralino.app.inbound import InboundProcessor
 from centralino.app.notifications_setup import Notifications, install_notifications
 from centralino.app.outbound import OutboundService
 from centralino.app.passwords import Passwords
+from centralino.app.routing_admin import RoutingAdmin, install_routing
 from centralino.app.template_send import TemplateSender
 from centralino.app.templates import TemplateService
 from centralino.config import Settings
@@ -46,6 +47,7 @@ class Services:
     template_sender: TemplateSender | None = None  # sending an approved template (app/template_send.py)
     consent: ConsentService | None = None  # the consent ledger: the send check, records, opt-outs (app/consent.py)
     campaigns: CampaignService | None = None  # paced campaigns: plan, run, progress, funnel (app/campaigns.py)
+    routing: RoutingAdmin | None = None  # skills, presence, capacity, queues; .service routes (app/routing*.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -78,4 +80,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.consent = install_consent(settings, bus, outbound)
     services.campaigns = install_campaigns(settings, engine, directory, bus, outbound.consent)
     services.notifications = install_notifications(settings, bus, services.template_sender)
+    services.routing = install_routing(settings, engine, bus)
     return services
