@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from centralino.app.consent import ConsentService
-from centralino.app.consent_io import ConsentFiles, export_csv
+from centralino.app.consent_io import MAX_BYTES, ConsentFiles, export_csv
 from centralino.domain.access import Principal
 from centralino.domain.consent import Action, Purpose, Source
 from centralino.errors import NotFound
@@ -83,7 +83,7 @@ def import_consents(svc: Svc, principal: CurrentPrincipal,
                                                                  "source, evidence, timestamp")]) -> dict[str, Any]:
     """Import opt-ins and opt-outs (supervisors and administrators). Each row is imported whole or refused;
     the report names every refused row, its field and why. Importing the same file again adds nothing."""
-    data = file.file.read()
+    data = file.file.read(MAX_BYTES + 1)  # one byte more than allowed is enough to refuse it
     return ConsentFiles(svc.engine, consent_service(svc)).do_import(principal, data).to_dict()
 
 
