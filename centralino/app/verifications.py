@@ -10,6 +10,7 @@ listener), so a code is never valid without having been sent, nor sent without b
 from __future__ import annotations
 
 import secrets
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,8 @@ class VerificationService:
         self.notifications = notifications
         self.key = ("verification:" + secret_key).encode()  # a key of its own, derived from the app's
         self.clock = clock
+        # per inbound transaction (weakly: gone with it), the contacts a typed-back code may come from
+        self._waiting_by_transaction: weakref.WeakKeyDictionary[Any, frozenset[int]] = weakref.WeakKeyDictionary()
         bus.subscribe_in_transaction("message.received", self._on_received)
 
     def do_start(self, request: VerificationRequest, *, api_client: str) -> Started:
@@ -156,18 +159,19 @@ class VerificationService:
         return Checked(int(row["id"]), verdict.outcome, verdict.state, verdict.remaining)
 
     def _on_received(self, uow: UnitOfWork, event: Event) -> None:
-        """The customer typed the code back. Cheap for every other message: text only, then one index
-        probe (verifications by contact and state), which finds nothing unless a code is pending."""
+        """The customer typed the code back. Cheap for every other message (this runs in the inbound
+        transaction): nothing for non-text messages, then the contacts with a live pending code, read
+        once per transaction (one index range scan, usually empty) and kept for the rest of its batch."""
         if event.payload.get("type") != "text":
             return
         contact_id = int(event.payload["contact_id"])
+        if contact_id not in self._waiting(uow):
+            return
+        now = self.clock()
         pending = uow.conn.execute(select(verifications).where(
             v.contact_id == contact_id, v.state == VerificationState.PENDING.value)).mappings().all()
-        if not pending:
-            return
         text = uow.conn.execute(select(messages.c.text).where(messages.c.id == event.payload["message_id"])) \
             .scalar_one_or_none()
-        now = self.clock()
         for row in pending:
             if int(row["channel_id"]) != int(event.payload["channel_id"]):
                 continue
@@ -177,3 +181,16 @@ class VerificationService:
             if codes_match(str(row["code_hash"]), code_hash(self.key, contact_id, code)):
                 self._apply(uow, row, True, now, "customer")
                 return
+
+    def _waiting(self, uow: UnitOfWork) -> frozenset[int]:
+        """Contacts with an unexpired pending code, as this transaction first saw them. A code is typed
+        back only after its message went out, long after its row committed: a batch that began earlier
+        cannot be holding the message that answers it."""
+        transaction = uow.conn.get_transaction()
+        found = self._waiting_by_transaction.get(transaction) if transaction is not None else None
+        if found is None:
+            found = frozenset(int(r) for r in uow.conn.execute(select(v.contact_id).where(
+                v.state == VerificationState.PENDING.value, v.expires_at > self.clock())).scalars())
+            if transaction is not None:
+                self._waiting_by_transaction[transaction] = found
+        return found

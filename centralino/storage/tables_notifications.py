@@ -82,6 +82,8 @@ verifications = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The customer-typed-it-back check asks exactly this on every inbound text: keep it one index probe.
     Index("ix_verifications_contact_id_state", "contact_id", "state"),
+    # …and the inbound transaction's one question: which contacts have a live pending code (usually none).
+    Index("ix_verifications_state_expires_at", "state", "expires_at"),
 )
 
 notification_use_cases = Table(

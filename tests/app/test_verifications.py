@@ -132,3 +132,13 @@ def test_bad_options_are_refused_before_anything_is_sent(services, otp, options,
         start(service, **options)
     assert (caught.value.field, caught.value.status) == (field, 422)
     assert table_counts(services) == before and count(services, messages) == 0
+
+
+def test_a_code_typed_back_after_it_expired_does_not_verify(services, otp):
+    service, clock = otp
+    started = start(service, ttl_s=60)
+    code = sent_code(services, started.message_id)
+    clock.now += timedelta(seconds=61)
+    customer_wrote(services, GIULIA, ago=0, body=code)
+    assert rows(services, verifications)[0]["state"] == "pending"  # untouched: not a live code any more
+    assert service.do_check(started.id, code).outcome.value == "expired"

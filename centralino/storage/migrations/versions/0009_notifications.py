@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_verifications')),
     )
     op.create_index('ix_verifications_contact_id_state', 'verifications', ['contact_id', 'state'], unique=False)
+    op.create_index('ix_verifications_state_expires_at', 'verifications', ['state', 'expires_at'], unique=False)
     op.create_table(
         'notification_use_cases',
         sa.Column('id', Id, nullable=False),
@@ -124,6 +125,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('notification_use_cases')
+    op.drop_index('ix_verifications_state_expires_at', table_name='verifications')
     op.drop_index('ix_verifications_contact_id_state', table_name='verifications')
     op.drop_table('verifications')
     op.drop_index('ix_callback_deliveries_notification_id', table_name='callback_deliveries')
