@@ -143,11 +143,12 @@ class Demo:
     async def run(self) -> None:
         self.simulator.start()
         try:
-            await self._sync_templates()
             if self.created:
+                await self._sync_templates()
                 await self.play()
-            else:
+            else:  # the simulator learns who wrote when before anything is sent (the sync waits for the socket)
                 await asyncio.to_thread(self._remember_customers)
+                await self._sync_templates()
             self.done.set()
             await asyncio.Event().wait()  # keep the simulator until the service stops
         finally:
