@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     routing_poll_s: float = Field(default=1.0, gt=0)
     routing_batch: int = Field(default=500, ge=1, le=10000)
     routing_default_capacity: dict[str, int] = Field(default_factory=lambda: {"whatsapp": 5})
+    # Service levels and reports (docs/service-levels.md): the time zone of report dates and hours, how often
+    # SLA timers are evaluated, when a contact counts as abandoned, and the CSAT survey after a resolution
+    # (off unless enabled; outside the 24-h window it goes as csat_template_name, refused when unset).
+    reports_time_zone: str = "Europe/Rome"
+    sla_tick_s: float = Field(default=2.0, gt=0)
+    abandoned_after_s: int = Field(default=24 * 3600, ge=60)
+    service_default_language: str = "it"
+    csat_enabled: bool = False
+    csat_style: str = Field(default="list", pattern=r"^(list|buttons)$")
+    csat_question: dict[str, str] = {
+        "it": "Come valuti l'assistenza che hai ricevuto?", "en": "How would you rate the help you received?"}
+    csat_template_name: str | None = None
 
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""

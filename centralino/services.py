@@ -19,6 +19,7 @@ from centralino.app.notifications_setup import Notifications, install_notificati
 from centralino.app.outbound import OutboundService
 from centralino.app.passwords import Passwords
 from centralino.app.routing_admin import RoutingAdmin, install_routing
+from centralino.app.service_levels import ServiceLevels, install_service_levels
 from centralino.app.template_send import TemplateSender
 from centralino.app.templates import TemplateService
 from centralino.config import Settings
@@ -48,6 +49,7 @@ class Services:
     consent: ConsentService | None = None  # the consent ledger: the send check, records, opt-outs (app/consent.py)
     campaigns: CampaignService | None = None  # paced campaigns: plan, run, progress, funnel (app/campaigns.py)
     routing: RoutingAdmin | None = None  # skills, presence, capacity, queues; .service routes (app/routing*.py)
+    service_levels: ServiceLevels | None = None  # contacts, SLA timers, out-of-hours, CSAT (app/service_levels.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -81,4 +83,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.campaigns = install_campaigns(settings, engine, directory, bus, outbound.consent)
     services.notifications = install_notifications(settings, bus, services.template_sender)
     services.routing = install_routing(settings, engine, bus)
+    services.service_levels = install_service_levels(settings, bus, outbound, services.template_sender)
     return services

@@ -17,6 +17,7 @@ from centralino.workers.campaigns import CampaignFeedLoop
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
 from centralino.workers.sender import OutboxSender
+from centralino.workers.sla import sla_loop_for
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class WorkerRuntime:
             *([asyncio.create_task(CampaignFeedLoop(self.services.engine, self.services.campaigns).run_forever(),
                                    name="campaigns")] if self.services.campaigns is not None else []),
             asyncio.create_task(self._loop("callbacks", self.callbacks.run_once), name="callbacks"),
+            asyncio.create_task(sla_loop_for(self.services).run_forever(), name="sla"),
         ]
 
     async def stop(self) -> None:

@@ -1,0 +1,87 @@
+"""Queries for service levels: the conversation's queue, calendars, policies, timers, contacts (episodes)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from centralino.domain.business_hours import BusinessCalendar, calendar_from_dict
+from centralino.domain.sla import Policy, TimerKind, parse_escalation
+from centralino.storage.sql import insert_ignore
+from centralino.storage.tables_routing import routing_items
+from centralino.storage.tables_service_levels import queue_hours, service_episodes, sla_policies, sla_timers
+
+_calendars: dict[str, BusinessCalendar] = {}  # parsed calendars by their stored JSON (they are small and few)
+
+
+def live_item(conn: Connection, conversation_id: int) -> Any | None:
+    """The conversation's live queue item (queue, priority, agent), by the unique open_conversation_id."""
+    ri = routing_items.c
+    return conn.execute(select(ri.id, ri.queue_id, ri.priority, ri.assigned_to, ri.offered_to)
+                        .where(ri.open_conversation_id == conversation_id)).first()
+
+
+def queue_settings(conn: Connection, queue_id: int) -> Any | None:
+    return conn.execute(select(queue_hours).where(queue_hours.c.queue_id == queue_id)).mappings().first()
+
+
+def calendar_of(row: Any | None) -> BusinessCalendar:
+    if row is None:
+        return BusinessCalendar.always_open()
+    key = repr(sorted(row["calendar"].items()))
+    if key not in _calendars:
+        if len(_calendars) > 1000:
+            _calendars.clear()
+        _calendars[key] = calendar_from_dict(dict(row["calendar"]))
+    return _calendars[key]
+
+
+def active_policies(conn: Connection) -> list[Policy]:
+    p = sla_policies.c
+    rows = conn.execute(select(sla_policies).where(p.active.is_(True))).mappings().all()
+    result = []
+    for row in rows:
+        targets = {kind: timedelta(seconds=int(row[f"{kind.value}_s"])) for kind in TimerKind
+                   if row[f"{kind.value}_s"] is not None}
+        result.append(Policy(int(row["id"]), row["queue_id"], row["priority"], targets, int(row["warn_percent"]),
+                             parse_escalation(list(row["escalation"] or []))))
+    return result
+
+
+def open_episode(conn: Connection, values: dict[str, Any]) -> int | None:
+    """Open a contact for the conversation unless one is open: the new id, or None when one was."""
+    return insert_ignore(conn, service_episodes, values, ("open_conversation_id",))
+
+
+def current_episode(conn: Connection, conversation_id: int) -> Any | None:
+    e = service_episodes.c
+    return conn.execute(select(service_episodes).where(e.open_conversation_id == conversation_id)).mappings().first()
+
+
+def update_episode(conn: Connection, episode_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(service_episodes).where(service_episodes.c.id == episode_id).values(**values))
+
+
+def running_timers(conn: Connection, conversation_id: int) -> list[Any]:
+    t = sla_timers.c
+    return list(conn.execute(select(sla_timers).where(t.conversation_id == conversation_id, t.state == "running"))
+                .mappings().all())
+
+
+def insert_timer(conn: Connection, values: dict[str, Any]) -> int | None:
+    return insert_ignore(conn, sla_timers, values, ("running_key",))
+
+
+def stop_timer(conn: Connection, timer_id: int, state: str, stopped_at: datetime, business_s: int) -> None:
+    conn.execute(update(sla_timers).where(sla_timers.c.id == timer_id).values(
+        state=state, stopped_at=stopped_at, business_s=business_s, running_key=None, next_check_at=None))
+
+
+def due_timers(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    t = sla_timers.c
+    stmt = select(sla_timers).where(t.next_check_at <= now).order_by(t.next_check_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)  # several workers share the timers without overlap
+    return list(conn.execute(stmt).mappings().all())
