@@ -55,6 +55,7 @@ class RoutingService:
         self.bus.subscribe_in_transaction("conversation.status_changed", self._on_status)
         self.bus.subscribe_in_transaction("conversation.assigned", self._on_assigned)
         self.bus.subscribe_in_transaction("message.queued", self._on_queued)
+        self.bus.subscribe_in_transaction("contact.merged", self._on_merged)
 
     # -- entering a queue ------------------------------------------------------------------------------
 
@@ -134,6 +135,13 @@ class RoutingService:
         repo.close_live(uow.conn, int(item["id"]), state, reason, self.clock())
         uow.emit("routing.item_closed", item_id=int(item["id"]), conversation_id=conversation_id, state=state,
                  reason=reason, agent_id=item["assigned_to"])
+
+    def _on_merged(self, uow: UnitOfWork, event: Event) -> None:
+        # the merge deleted the dropped contact's conversation where the kept one had one on that channel
+        for item in repo.orphaned_items(uow.conn, int(event.payload["merged_contact_id"])):
+            if item["assigned_to"] is not None:
+                repo.release_slot(uow.conn, int(item["assigned_to"]), str(item["channel_kind"]))
+            repo.close_live(uow.conn, int(item["id"]), "removed", "contact_merged", self.clock())
 
     def _on_queued(self, uow: UnitOfWork, event: Event) -> None:
         origin = str(event.payload.get("origin") or "")

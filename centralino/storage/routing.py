@@ -70,6 +70,13 @@ def message_text(conn: Connection, message_id: int) -> str:
     return str(conn.execute(select(messages.c.text).where(messages.c.id == message_id)).scalar() or "")
 
 
+def orphaned_items(conn: Connection, contact_id: int) -> list[Any]:
+    """Live items of the contact whose conversation no longer exists (a merge deleted it)."""
+    exists = select(conversations.c.id).where(conversations.c.id == ri.conversation_id).exists()
+    stmt = select(routing_items).where(ri.contact_id == contact_id, ri.state.in_(LIVE), ~exists)
+    return list(conn.execute(stmt).mappings())
+
+
 def latest_inbound_text(conn: Connection, conversation_id: int) -> str:
     stmt = (select(messages.c.text).where(messages.c.conversation_id == conversation_id, messages.c.direction == "in")
             .order_by(messages.c.id.desc()).limit(1))

@@ -98,7 +98,9 @@ routing_items = Table(
     # A conversation's stay in a queue. state: waiting | offered | assigned | completed | abandoned | removed.
     # offered = an agent owns it but has not replied yet; assigned = the agent replied ("answered").
     Column("id", Id, primary_key=True),
-    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False),
+    # No foreign key: a contact merge deletes the dropped contact's duplicate conversation (storage/contacts.py
+    # merge); the contact.merged listener closes its item (app/routing.py).
+    Column("conversation_id", Id, nullable=False),
     # = conversation_id while the item is live (waiting/offered/assigned), null once closed: the unique index
     # makes "one live item per conversation" a database guarantee, and is the hot path's one lookup.
     Column("open_conversation_id", Id, unique=True),

@@ -120,7 +120,6 @@ def upgrade() -> None:
     sa.Column('close_reason', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['assigned_to'], ['users.id'], name=op.f('fk_routing_items_assigned_to_users')),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_routing_items_contact_id_contacts')),
-    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_routing_items_conversation_id_conversations')),
     sa.ForeignKeyConstraint(['offered_to'], ['users.id'], name=op.f('fk_routing_items_offered_to_users')),
     sa.ForeignKeyConstraint(['previous_agent_id'], ['users.id'], name=op.f('fk_routing_items_previous_agent_id_users')),
     sa.ForeignKeyConstraint(['queue_id'], ['routing_queues.id'], name=op.f('fk_routing_items_queue_id_routing_queues')),
