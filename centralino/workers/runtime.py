@@ -16,6 +16,7 @@ from centralino.workers.callbacks import CallbackSender
 from centralino.workers.campaigns import CampaignFeedLoop
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
+from centralino.workers.router import RouterLoop
 from centralino.workers.sender import OutboxSender
 from centralino.workers.sla import sla_loop_for
 
@@ -72,6 +73,9 @@ class WorkerRuntime:
             *([asyncio.create_task(CampaignFeedLoop(self.services.engine, self.services.campaigns).run_forever(),
                                    name="campaigns")] if self.services.campaigns is not None else []),
             asyncio.create_task(self._loop("callbacks", self.callbacks.run_once), name="callbacks"),
+            *([asyncio.create_task(RouterLoop(self.services.routing.service, self.services.bus,
+                                              self.services.settings.routing_poll_s).run_forever(), name="router")]
+              if self.services.routing is not None else []),
             asyncio.create_task(sla_loop_for(self.services).run_forever(), name="sla"),
         ]
 
