@@ -341,7 +341,7 @@ class TemplateService:
                                                                           "updated_at": now})
                     template_repo.append_event(uow.conn, int(r["id"]), kind="deleted", status="pending_deletion",
                                                detail={"all_languages": all_languages}, actor=principal.actor, at=now)
-                self._updated(uow, r, "deleted", status="pending_deletion")
+                self._updated(uow, r, "deleted", status="deleted" if r["provider_id"] is None else "pending_deletion")
         return [int(r["id"]) for r in doomed]
 
     # --- sync -------------------------------------------------------------------------------------------
