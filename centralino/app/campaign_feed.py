@@ -28,7 +28,7 @@ from centralino.domain.consent import Decision, purpose_of_category
 from centralino.domain.enums import DeliveryStatus, Direction
 from centralino.domain.outbound import TemplateMessage
 from centralino.domain.outbound_codec import to_dict
-from centralino.domain.sending import OutboxKind, OutboxState
+from centralino.domain.sending import OPEN_STATES, OutboxKind, OutboxState
 from centralino.events.bus import Event, EventBus
 from centralino.storage import campaign_queue as queue_repo
 from centralino.storage import campaigns as repo
@@ -224,10 +224,11 @@ def latest_due(conn: Connection, channel_id: int) -> datetime | None:
 
 
 def queued_depth(conn: Connection, channel_id: int) -> int:
-    """Rows of the channel waiting for the sender (what the feeder keeps a couple of seconds deep)."""
+    """Rows of the channel the sender has not finished: queued, in flight or waiting to be confirmed. A
+    sender that falls behind (a busy machine, a slower number) holds the feeding back with it."""
     o = outbox.c
     return int(conn.execute(select(func.count()).select_from(outbox).where(
-        o.state == OutboxState.QUEUED.value, o.channel_id == channel_id)).scalar_one())
+        o.state.in_([s.value for s in OPEN_STATES]), o.channel_id == channel_id)).scalar_one())
 
 
 # --- ticks (in-transaction listeners) -------------------------------------------------------------------------
