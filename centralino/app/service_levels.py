@@ -8,7 +8,7 @@ and one probe of the conversation's live queue item; conversations outside a que
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.app.csat import CsatSurveys
 from centralino.app.outbound import OutboundService
+from centralino.app.reports import Reports
 from centralino.app.service_level_admin import ServiceLevelAdmin
 from centralino.app.template_send import TemplateSender
 from centralino.app.unit_of_work import UnitOfWork
@@ -48,6 +49,7 @@ class ServiceLevels:
         self.clock = clock
         self.csat: CsatSurveys | None = None  # the survey after a resolution (settings.csat_enabled)
         self.admin = ServiceLevelAdmin(outbound.engine, outbound.bus, clock=clock)  # hours and policies
+        self.reports = Reports(outbound.engine, time_zone=report_time_zone)  # install_service_levels configures
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe_in_transaction("message.received", self.on_received)
@@ -203,5 +205,7 @@ def install_service_levels(settings: Settings, bus: EventBus, outbound: Outbound
         levels.csat = CsatSurveys(outbound, templates, style=settings.csat_style, question=settings.csat_question,
                                   template_name=settings.csat_template_name,
                                   default_language=settings.service_default_language, clock=outbound.clock)
+    levels.reports = Reports(outbound.engine, time_zone=settings.reports_time_zone,
+                             abandoned_after=timedelta(seconds=settings.abandoned_after_s))
     levels.subscribe(bus)
     return levels

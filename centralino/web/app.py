@@ -22,6 +22,7 @@ from centralino.web import admin, api, auth, errors, outbound, webhooks
 from centralino.web import campaigns as campaign_routes
 from centralino.web import consent as consent_routes
 from centralino.web import notifications as notification_routes
+from centralino.web import reports as report_routes
 from centralino.web import routing as routing_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(consent_routes.router)
     app.include_router(routing_routes.router)
     app.include_router(notification_routes.router)
+    app.include_router(report_routes.router)
     app.include_router(desk_notification_pages.router)
     app.include_router(desk_campaign_pages.router)
     app.include_router(auth.router)

@@ -1,0 +1,84 @@
+"""The reports and service-level API over HTTP: JSON and CSV for supervisors, refused to agents, business
+hours and SLA policies saved with errors naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from centralino.demo_access import SETUP
+from centralino.storage.tables_service_levels import sla_policies
+from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.helpers import count
+
+INTEGRATION = {"Authorization": "Bearer demo-token"}
+
+
+@pytest.fixture
+def settings(settings):
+    return cheap_hashing(settings)
+
+
+@pytest.fixture
+def org(services):
+    return build_org(services)
+
+
+def sign_in(client, who: str) -> dict[str, str]:
+    answer = client.post("/api/v1/auth/sign-in", json={"email": f"{who}@example.com", "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"X-CSRF-Token": answer.json()["csrf_token"]}
+
+
+def test_supervisors_read_reports_as_json_and_csv_agents_may_not(client, org):
+    headers = sign_in(client, "supervisor")
+    answer = client.get("/api/v1/reports", params={"from": "2020-01-01", "to": "2020-01-31"}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["summary"]["contacts"] == 0
+    csv = client.get("/api/v1/reports.csv", params={"from": "2020-01-01", "to": "2020-01-31"}, headers=headers)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "report-2020-01-01-2020-01-31.csv" in csv.headers["content-disposition"]
+    assert csv.text.splitlines()[1] == "all,,,0,0,0,0,,,,0,,"
+    client.post("/api/v1/auth/sign-out", headers=headers)
+    agent = sign_in(client, "agent_care")
+    refused = client.get("/api/v1/reports", params={"from": "2020-01-01", "to": "2020-01-31"}, headers=agent)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "reports.forbidden"
+
+
+def test_bad_ranges_name_the_field(client, org):
+    bad = client.get("/api/v1/reports", params={"from": "25/11/2026", "to": "2026-11-30"}, headers=INTEGRATION)
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "from"
+    long = client.get("/api/v1/reports", params={"from": "2020-01-01", "to": "2026-01-01"}, headers=INTEGRATION)
+    assert long.status_code == 400 and long.json()["error"]["field"] == "to"
+
+
+def test_policies_and_hours_over_http(client, services, org):
+    queue = services.routing.do_save_queue(SETUP, {"name": "general", "department_id": org.care})
+    created = client.post("/api/v1/sla-policies", headers=INTEGRATION, json={
+        "name": "Standard", "queue_id": queue, "first_response_s": 300, "resolution_s": 86400,
+        "escalation": [{"on": "breached", "action": "requeue"}]})
+    assert created.status_code == 201, created.text
+    policy = created.json()
+    assert (policy["first_response_s"], policy["next_response_s"], policy["warn_percent"]) == (300, None, 80)
+    bad = client.post("/api/v1/sla-policies", headers=INTEGRATION, json={
+        "name": "Bad", "first_response_s": 300, "escalation": [{"on": "breached", "action": "fire"}]})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "escalation[0].action"
+    taken = client.post("/api/v1/sla-policies", headers=INTEGRATION, json={"name": "Standard",
+                                                                          "first_response_s": 60})
+    assert taken.status_code == 409
+    assert count(services, sla_policies) == 1
+    updated = client.put(f"/api/v1/sla-policies/{policy['id']}", headers=INTEGRATION,
+                         json={"name": "Standard", "queue_id": queue, "first_response_s": 600})
+    assert updated.json()["first_response_s"] == 600 and updated.json()["resolution_s"] is None
+    assert client.get(f"/api/v1/queues/{queue}/hours", headers=INTEGRATION).json()["always_open"] is True
+    hours = client.put(f"/api/v1/queues/{queue}/hours", headers=INTEGRATION, json={
+        "calendar": {"time_zone": "Europe/Rome", "hours": {"mon": [["09:00", "18:00"]]}, "holidays": "it"},
+        "out_of_hours": "auto_reply", "auto_reply": {"it": "Siamo chiusi."}})
+    assert hours.status_code == 200, hours.text
+    assert hours.json()["calendar"]["hours"] == {"mon": [["09:00", "18:00"]]}
+    wrong = client.put(f"/api/v1/queues/{queue}/hours", headers=INTEGRATION,
+                       json={"calendar": {"hours": {"mon": [["18:00", "09:00"]]}}})
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "calendar.hours.mon"
+    missing = client.put("/api/v1/queues/999/hours", headers=INTEGRATION, json={"calendar": {}})
+    assert missing.status_code == 404
+    assert client.delete(f"/api/v1/sla-policies/{policy['id']}", headers=INTEGRATION).status_code == 204
+    assert count(services, sla_policies) == 0
