@@ -70,7 +70,7 @@ def test_stop_records_a_marketing_opt_out_and_confirms(services, path, recorder)
     assert "consent.recorded" in recorder.types()
     with pytest.raises(ConsentRefused, match=r"opted out of marketing on .* by keyword STOP"):
         marketing(services, conversation_id)
-    services.outbound.do_send(conversation_id, Text("Va bene, a presto"), origin="agent:1")  # a reply still goes
+    services.outbound.do_send(conversation_id, Text("Va bene, a presto"), origin="bot")  # a reply still goes
 
 
 def test_a_sentence_with_stop_in_it_is_not_an_opt_out(services, path):
