@@ -545,7 +545,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "camp.state.skipped_tier": "oltre il limite",
         "camp.state.cancelled": "annullati",
         "notif.title": "Registro notifiche",
-        "notif.intro": "I messaggi modello che i tuoi sistemi hanno inviato con l'API delle notifiche, dal più recente.",
+        "notif.intro": "I messaggi modello che i tuoi sistemi hanno inviato con l'API delle notifiche, "
+                       "dal più recente.",
         "notif.status": "Stato",
         "notif.any_status": "Qualsiasi stato",
         "notif.use_case": "Caso d'uso",
