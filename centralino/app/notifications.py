@@ -27,10 +27,11 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from centralino.app.channel_directory import ChannelDirectory
+from centralino.app.notification_statuses import StatusMirror
 from centralino.app.outbound import Queued
 from centralino.app.template_send import TemplateRequest
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
-from centralino.domain.notifications import DEFAULT_USE_CASES, UseCase, callback_payload
+from centralino.domain.notifications import DEFAULT_USE_CASES, UseCase
 from centralino.domain.outbound import TemplateMessage
 from centralino.errors import Conflict, InvalidInput, NotFound
 from centralino.events.bus import Event, EventBus
@@ -109,7 +110,8 @@ class NotificationService:
         self.default_channel_id = default_channel_id
         self.clock = clock
         bus.subscribe_in_transaction("message.queued", self._on_queued)
-        bus.subscribe_in_transaction("message.status_changed", self._on_status)
+        # status mirror and callbacks, in the status's transaction (app/notification_statuses.py)
+        bus.subscribe_in_transaction("message.status_changed", StatusMirror(lambda: self.clock()).on_status)
 
     # --- sending ----------------------------------------------------------------------------------------------
 
@@ -172,19 +174,6 @@ class NotificationService:
             pending.also(uow, {**row, "id": pending.notification_id})
         uow.emit("notification.queued", notification_id=pending.notification_id, message_id=message_id,
                  use_case=row["use_case"], template=row["template_name"], contact_id=row["contact_id"])
-
-    def _on_status(self, uow: UnitOfWork, event: Event) -> None:
-        """Mirror the status on the notification and enqueue its callback, in the status's transaction."""
-        message_id = int(event.payload["message_id"])
-        found = repo.by_message(uow.conn, message_id)
-        if found is None:
-            return
-        now = self.clock()
-        status, error_code = str(event.payload["status"]), event.payload.get("error_code")
-        repo.mirror_status(uow.conn, int(found.id), status, error_code, now)
-        if found.callback_url:
-            repo.enqueue_callback(uow.conn, int(found.id), str(found.callback_url), callback_payload(
-                int(found.id), message_id, status, event.payload.get("previous"), error_code, event.occurred_at), now)
 
     # --- resolution -------------------------------------------------------------------------------------------
 

@@ -24,9 +24,9 @@ def by_idempotency(conn: Connection, scope: str, key: str) -> Any:
         .mappings().first()
 
 
-def by_message(conn: Connection, message_id: int) -> Any:
-    """The notification a message belongs to (one index probe), or None: most messages are not one."""
-    return conn.execute(select(n.id, n.callback_url, n.status).where(n.message_id == message_id)).first()
+def by_messages(conn: Connection, message_ids: list[int]) -> list[Any]:
+    """The notifications among these messages (one query; usually none)."""
+    return list(conn.execute(select(n.id, n.message_id, n.callback_url).where(n.message_id.in_(message_ids))).all())
 
 
 def mirror_status(conn: Connection, notification_id: int, status: str, error_code: int | None,

@@ -4,6 +4,8 @@ status mirror and the callback outbox written in the status's own transaction.""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from centralino.app.notifications import NotificationRequest
@@ -146,3 +148,20 @@ def test_statuses_are_mirrored_and_enqueue_callbacks_in_their_own_transaction(se
     assert queued[0]["url"] == "https://erp.example.com/hooks/wa"
     history = services.notifications.service.get(with_callback.notification_id)["history"]
     assert [h["status"] for h in history] == ["queued", "accepted", "sent", "delivered"]
+
+
+def test_a_status_is_not_applied_without_its_callback(services, notify, monkeypatch):
+    sent = notify(NotificationRequest(
+        recipient=PHONE, template="store_location", callback_url="https://erp.example.com/hooks/wa",
+        parameters={"header": {"latitude": 45.46, "longitude": 9.19}, "body": ["Milano"]}))
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(notification_repo, "enqueue_callback", broken)
+    store(services, status_delivery("wamid.N9", "delivered", callback=callback_data(sent.message_id)))
+    with contextlib.suppress(RuntimeError):  # however the worker reports it, the transaction did not commit
+        services.delivery_worker.drain()
+    assert rows(services, messages, messages.c.id == sent.message_id)[0]["status"] == "queued"
+    assert rows(services, notifications)[0]["status"] == "queued"
+    assert count(services, callback_deliveries) == 0

@@ -1,0 +1,68 @@
+"""A notification's status mirror and its callbacks, written in the transaction that changed the status.
+
+Status changes are the hottest path of the inbound pipeline (three or four per message sent), and almost
+none belong to a notification. So the in-transaction listener only collects them; just before that
+transaction commits (SQLAlchemy's `commit` event on its connection, still inside it), one query finds
+which of them are notifications' messages, then their mirrors are updated and their callbacks queued.
+A failure there fails the commit: the status and its callback are applied together or not at all (the
+webhook is retried), never one without the other.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, event
+
+from centralino.app.unit_of_work import UnitOfWork
+from centralino.domain.notifications import callback_payload
+from centralino.events.bus import Event
+from centralino.storage import notifications as repo
+
+CHUNK = 500  # message ids per IN (...) query
+
+
+class StatusMirror:
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self._pending: weakref.WeakKeyDictionary[Any, list[Event]] = weakref.WeakKeyDictionary()
+
+    def on_status(self, uow: UnitOfWork, ev: Event) -> None:
+        """message.status_changed, in its transaction: remember it; flushed once, before the commit."""
+        conn = uow.conn
+        transaction = conn.get_transaction()
+        if transaction is None:  # not in a transaction: nothing to defer to
+            self.apply(conn, [ev])
+            return
+        batch = self._pending.get(transaction)
+        if batch is None:
+            batch = self._pending[transaction] = []
+
+            def flush(committing: Connection) -> None:
+                if committing.get_transaction() is transaction:  # not a later transaction of this connection
+                    self.apply(committing, batch)
+
+            event.listen(conn, "commit", flush, once=True)
+        batch.append(ev)
+
+    def apply(self, conn: Connection, events: list[Event]) -> None:
+        ids = sorted({int(e.payload["message_id"]) for e in events})
+        found: dict[int, Any] = {}
+        for start in range(0, len(ids), CHUNK):
+            found.update({int(r.message_id): r for r in repo.by_messages(conn, ids[start:start + CHUNK])})
+        if not found:
+            return
+        now = self.clock()
+        for ev in events:  # in the order they happened: callbacks are queued (and sent) in that order
+            message_id = int(ev.payload["message_id"])
+            row = found.get(message_id)
+            if row is None:
+                continue
+            status, error_code = str(ev.payload["status"]), ev.payload.get("error_code")
+            repo.mirror_status(conn, int(row.id), status, error_code, now)
+            if row.callback_url:
+                repo.enqueue_callback(conn, int(row.id), str(row.callback_url), callback_payload(
+                    int(row.id), message_id, status, ev.payload.get("previous"), error_code, ev.occurred_at), now)
