@@ -34,6 +34,7 @@ from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
 from centralino.web.desk import quick_replies_api as desk_quick_replies
 from centralino.web.desk import quick_reply_pages as desk_quick_reply_pages
+from centralino.web.desk import report_pages as desk_report_pages
 from centralino.web.desk import template_pages as desk_template_pages
 from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_template_pages.router)
     app.include_router(desk_quick_replies.router)
     app.include_router(desk_quick_reply_pages.router)
+    app.include_router(desk_report_pages.router)
     app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")
 
     @app.get("/desk", include_in_schema=False)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 
 from centralino.demo_access import SETUP
+from centralino.domain.access import Role
+from centralino.domain.enums import ConversationStatus
 from centralino.storage.tables_service_levels import sla_policies
 from tests.access_helpers import PASSWORD, build_org, cheap_hashing
 from tests.helpers import count
+from tests.service_level_helpers import Desk, rome
 
 INTEGRATION = {"Authorization": "Bearer demo-token"}
 
@@ -82,3 +85,48 @@ def test_policies_and_hours_over_http(client, services, org):
     assert missing.status_code == 404
     assert client.delete(f"/api/v1/sla-policies/{policy['id']}", headers=INTEGRATION).status_code == 204
     assert count(services, sla_policies) == 0
+
+
+def test_the_reports_page_for_supervisors_only(client, services, org):
+    queue = services.routing.do_save_queue(SETUP, {"name": "<b>vip</b>", "department_id": org.care})
+    sign_in(client, "agent_care")
+    assert client.get("/desk/reports").status_code == 404
+    assert 'href="/desk/reports"' not in client.get("/desk/").text
+    client.cookies.clear()
+    sign_in(client, "supervisor")
+    assert 'href="/desk/reports"' in client.get("/desk/").text
+    page = client.get("/desk/reports", params={"from": "2026-11-01", "to": "2026-11-30", "queue_id": queue})
+    assert page.status_code == 200
+    assert 'data-figure="contacts">0<' in page.text
+    assert "&lt;b&gt;vip&lt;/b&gt;" in page.text and "<b>vip</b>" not in page.text  # a name is never HTML
+    assert 'href="/api/v1/reports.csv?from=2026-11-01&amp;to=2026-11-30&amp;queue_id=' in page.text
+    backwards = client.get("/desk/reports", params={"from": "2026-11-30", "to": "2026-11-01"})
+    assert backwards.status_code == 200 and 'role="alert"' in backwards.text
+
+
+@pytest.fixture
+def filled(services):
+    """No org: a routed desk with one answered, resolved contact and a supervisor who can sign in."""
+    desk = Desk(services)
+    desk.queue("general")
+    agent = desk.center.agent("anna", {})
+    desk.policy(first_response_s=600)
+    desk.at(rome(2026, 11, 25, 10, 0))
+    conversation = desk.customer_writes("aiuto")
+    desk.clock.advance(150)
+    desk.agent_replies(conversation, agent)
+    desk.services.desk.do_set_status(SETUP, conversation, ConversationStatus.RESOLVED)
+    services.admin.do_create_user(SETUP, email="boss@example.com", display_name="Boss", role=Role.SUPERVISOR,
+                                  password=PASSWORD, department_ids=[desk.center.department_id])
+    return desk
+
+
+def test_the_reports_page_shows_the_figures(client, filled):
+    sign_in(client, "boss")
+    page = client.get("/desk/reports", params={"from": "2026-11-25", "to": "2026-11-25"})
+    assert page.status_code == 200, page.text
+    assert 'data-figure="contacts">1<' in page.text
+    assert 'data-figure="avg_first_response_s">2m 30s<' in page.text
+    assert '<tr data-kind="first_response"><td>Prima risposta</td><td>1</td><td>0</td><td>100.0%</td></tr>' in page.text
+    csv = client.get("/api/v1/reports.csv", params={"from": "2026-11-25", "to": "2026-11-25"})
+    assert csv.status_code == 200 and csv.text.splitlines()[1].startswith("all,,,1,1,1,0,150.0,")
