@@ -194,3 +194,23 @@ def test_idempotency_and_errors_over_http(services, meta):
     assert (unknown.status_code, unknown.json()["error"]["field"]) == (422, "template")
     send_all(meta)
     assert len([r for r in meta.sim.state.messages.values() if r.callback_data]) == 1
+
+
+def test_the_service_s_own_workers_send_the_message_and_post_the_callbacks(services):
+    """Nothing driven by the test: the runtime's sender and callback loops (CENTRALINO_CALLBACK_SECRET)."""
+    from centralino.config import DEMO_CALLBACK_SECRET
+    from tests.processes import wait_for
+
+    side = MetaSide(services, workers=True)
+    receiver = Receiver(secret=DEMO_CALLBACK_SECRET)
+    try:
+        add_templates(services, "store_location")
+        add_at_simulator(side.sim, "store_location")
+        sent = notify(side, {"use_case": "store_location", "callback_url": receiver.url, "parameters": {
+            "header": {"latitude": 45.4642, "longitude": 9.19}, "body": ["Milano Duomo"]}})
+        wait_for("the read callback", lambda: any(r["status"] == "read" for r in receiver.received), 15.0)
+        assert receiver.bad_signatures == 0
+        assert {r["notification_id"] for r in receiver.received} == {sent["id"]}
+    finally:
+        receiver.close()
+        side.close()

@@ -31,7 +31,7 @@ SECRET = "callback-test-secret-0123456789"
 class Receiver:
     """A business system's endpoint: 200 for a body whose signature matches, 500 while told to fail."""
 
-    def __init__(self) -> None:
+    def __init__(self, secret: str = SECRET) -> None:
         self.received: list[dict[str, Any]] = []
         self.bad_signatures = 0
         self.fail_next = 0
@@ -41,7 +41,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
                 receiver.attempts += 1
                 if not hmac.compare_digest(self.headers.get("X-Centralino-Signature", ""), expected):
                     receiver.bad_signatures += 1
