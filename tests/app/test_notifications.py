@@ -5,6 +5,7 @@ status mirror and the callback outbox written in the status's own transaction.""
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import pytest
 
@@ -165,3 +166,28 @@ def test_a_status_is_not_applied_without_its_callback(services, notify, monkeypa
     assert rows(services, messages, messages.c.id == sent.message_id)[0]["status"] == "queued"
     assert rows(services, notifications)[0]["status"] == "queued"
     assert count(services, callback_deliveries) == 0
+
+
+def test_concurrent_requests_with_one_key_send_once(services, notify):
+    notify(NotificationRequest(recipient=PHONE, template="store_location", parameters={
+        "header": {"latitude": 45.46, "longitude": 9.19}, "body": ["Milano"]}))  # the contact exists already
+    barrier = threading.Barrier(4)
+    results: list[object] = []
+
+    def one() -> None:
+        barrier.wait()
+        try:
+            results.append(notify(key="evt-77"))
+        except Exception as exc:  # reported by the assertion below
+            results.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({r.notification_id for r in results}) == 1  # type: ignore[attr-defined]
+    assert sum(not r.replayed for r in results) == 1  # type: ignore[attr-defined]
+    assert count(services, notifications, notifications.c.idempotency_key == "evt-77") == 1
+    assert count(services, messages) == 2
