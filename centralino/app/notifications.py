@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.notification_statuses import StatusMirror
-from centralino.app.outbound import Queued
+from centralino.app.outbound import OutboundService, Queued
 from centralino.app.template_send import TemplateRequest
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.notifications import DEFAULT_USE_CASES, UseCase
@@ -46,6 +46,8 @@ ORIGIN = "notification"  # the messages' origin: the consent check treats it as 
 
 
 class Sends(Protocol):  # app/template_send.py TemplateSender
+    outbound: OutboundService
+
     def do_send(self, conversation_id: int, request: TemplateRequest, *, origin: str,
                 idempotency_key: str | None = None, context: Mapping[str, Any] | None = None) -> Queued: ...
 
@@ -139,6 +141,8 @@ class NotificationService:
         with unit_of_work(self.engine, self.bus) as uow:
             target = self._target(uow, channel, request.recipient, request.contact_id, now)
             message = self.sender.check_send(uow.conn, target.conversation_id, send, context)
+            # consent and uploads too, while a refusal still rolls the new contact back
+            self.sender.outbound.check_send(uow.conn, target.conversation_id, message, None, now)
         pending = _Pending({
             "use_case": request.use_case, "template_name": template_name, "template_language": message.language,
             "recipient": target.recipient, "contact_id": target.contact_id, "channel_id": channel.id,

@@ -191,3 +191,17 @@ def test_concurrent_requests_with_one_key_send_once(services, notify):
     assert sum(not r.replayed for r in results) == 1  # type: ignore[attr-defined]
     assert count(services, notifications, notifications.c.idempotency_key == "evt-77") == 1
     assert count(services, messages) == 2
+
+
+def test_a_marketing_template_to_someone_who_never_opted_in_is_refused_and_creates_nothing(services, notify):
+    from sqlalchemy import update
+
+    from centralino.storage.tables_templates import templates
+
+    with services.engine.begin() as conn:  # the store template, as marketing: opt-in required by default
+        conn.execute(update(templates).where(templates.c.name == "store_location").values(category="marketing"))
+    error = refused(services, lambda: notify(NotificationRequest(recipient=PHONE, template="store_location",
+                                                                 parameters={"header": {"latitude": 45.46,
+                                                                                        "longitude": 9.19},
+                                                                             "body": ["Milano"]})))
+    assert (error.code, error.status) == ("consent.refused", 409)
