@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import OperationalError
 
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
@@ -23,6 +23,7 @@ from centralino.domain.routing import Decision, WaitingItem, choose
 from centralino.domain.routing_rules import QueueSpec, RoutingFacts, queue_spec, rule_matches
 from centralino.events.bus import Event, EventBus
 from centralino.storage import routing as repo
+from centralino.storage.tables import conversations
 from centralino.storage.tables_routing import routing_items
 
 log = logging.getLogger(__name__)
@@ -201,11 +202,13 @@ class RoutingService:
             result = choose([_waiting_item(r) for r in rows], repo.online_agents(uow.conn), queues, now)
             for item_id in result.overflow:
                 self._overflow(uow, by_id[item_id], queues[int(by_id[item_id]["queue_id"])], now)
-            assigned = 0
-            # slots are taken in agent order, so concurrent routers lock capacity rows in the same order
-            for decision in sorted(result.decisions, key=lambda d: (d.agent_id, d.item_id)):
-                assigned += self._assign(uow, by_id[decision.item_id], decision, queues, now)
-            return assigned
+            decisions = sorted(result.decisions, key=lambda d: (d.agent_id, d.item_id))
+            wants = [(d.agent_id, str(by_id[d.item_id]["channel_kind"])) for d in decisions]
+            granted = repo.take_slots(uow.conn, wants, now)
+            # a decision whose agent was filled meanwhile by another router: the item waits for the next round
+            assigned = [d for d, ok in zip(decisions, granted, strict=True) if ok]
+            self._assign(uow, [(by_id[d.item_id], d) for d in assigned], queues, now)
+            return len(assigned)
 
     def _overflow(self, uow: UnitOfWork, item: Any, queue: QueueSpec, now: datetime) -> None:
         assert queue.overflow_queue_id is not None
@@ -214,24 +217,34 @@ class RoutingService:
         uow.emit("routing.item_requeued", item_id=int(item["id"]), conversation_id=int(item["conversation_id"]),
                  queue_id=queue.overflow_queue_id, reason="overflow", from_queue_id=queue.id, agent_id=None)
 
-    def _assign(self, uow: UnitOfWork, item: Any, decision: Decision, queues: dict[int, QueueSpec],
-                now: datetime) -> int:
-        agent, kind = decision.agent_id, str(item["channel_kind"])
-        if not repo.take_slot(uow.conn, agent, kind, now):
-            return 0  # another router filled the agent meanwhile: the item waits for the next round
-        queue = queues[int(item["queue_id"])]
-        req = decision.requirement
-        uow.conn.execute(update(routing_items).where(routing_items.c.id == item["id"]).values(
-            state="offered", owner_kind="agent", offered_to=agent, offered_at=now,
-            offer_expires_at=now + timedelta(seconds=queue.offer_timeout_s), assigned_to=agent, assigned_at=now,
-            relaxation_step=req.step, skill_match=True, attempts=int(item["attempts"]) + 1,
-            matched_requirement={"skills": [{"skill": s.skill, "min_level": s.min_level} for s in req.skills],
-                                 "department_id": req.department_id}))
-        conversation_id = int(item["conversation_id"])
-        repo.set_assignee(uow.conn, conversation_id, agent)
-        uow.emit("conversation.assigned", conversation_id=conversation_id, assignee_user_id=agent,
-                 previous_assignee_user_id=None, actor=ACTOR)
-        uow.emit("routing.item_assigned", item_id=int(item["id"]), conversation_id=conversation_id,
-                 queue_id=queue.id, agent_id=agent, relaxation_step=req.step,
-                 waited_s=round((now - item["enqueued_at"]).total_seconds(), 3))
-        return 1
+    def _assign(self, uow: UnitOfWork, given: list[tuple[Any, Decision]], queues: dict[int, QueueSpec],
+                now: datetime) -> None:
+        """Items offered to their agents (slots already taken): item rows and assignees in two batched UPDATEs."""
+        if not given:
+            return
+        item_rows, owners = [], []
+        for item, decision in given:
+            queue, req = queues[int(item["queue_id"])], decision.requirement
+            item_rows.append({
+                "b_id": item["id"], "b_agent": decision.agent_id, "b_now": now, "b_step": req.step,
+                "b_expires": now + timedelta(seconds=queue.offer_timeout_s), "b_attempts": int(item["attempts"]) + 1,
+                "b_req": {"skills": [{"skill": s.skill, "min_level": s.min_level} for s in req.skills],
+                          "department_id": req.department_id}})
+            owners.append({"b_conversation": item["conversation_id"], "b_agent": decision.agent_id})
+        c = routing_items.c
+        uow.conn.execute(update(routing_items).where(c.id == bindparam("b_id")).values(
+            state="offered", owner_kind="agent", offered_to=bindparam("b_agent"), offered_at=bindparam("b_now"),
+            offer_expires_at=bindparam("b_expires"), assigned_to=bindparam("b_agent"),
+            assigned_at=bindparam("b_now"), relaxation_step=bindparam("b_step"), skill_match=True,
+            attempts=bindparam("b_attempts"), matched_requirement=bindparam("b_req", type_=c.matched_requirement.type)),
+            item_rows)
+        uow.conn.execute(update(conversations).where(conversations.c.id == bindparam("b_conversation"))
+                         .values(assignee_user_id=bindparam("b_agent")), owners)
+        for item, decision in given:
+            conversation_id = int(item["conversation_id"])
+            uow.emit("conversation.assigned", conversation_id=conversation_id, assignee_user_id=decision.agent_id,
+                     previous_assignee_user_id=None, actor=ACTOR)
+            uow.emit("routing.item_assigned", item_id=int(item["id"]), conversation_id=conversation_id,
+                     queue_id=int(item["queue_id"]), agent_id=decision.agent_id,
+                     relaxation_step=decision.requirement.step,
+                     waited_s=round((now - item["enqueued_at"]).total_seconds(), 3))

@@ -176,6 +176,17 @@ class Router:
             return None
         return self._take(best, kind)
 
+    def new_round(self) -> None:
+        """Loads may have dropped since the last round: forget which requirements found nobody."""
+        self._exhausted.clear()
+
+    def release(self, agent_id: int, kind: str, now: datetime) -> None:
+        """The agent finished an item (for a router kept in memory across rounds)."""
+        agent = self.by_id.get(agent_id)
+        if agent is not None:
+            agent.active[kind] = max(0, agent.active.get(kind, 0) - 1)
+            agent.idle_rank = now.timestamp()
+
     def _take(self, agent: _Agent, kind: str) -> int:
         agent.active[kind] = agent.active.get(kind, 0) + 1
         # just got work: no longer idle, ranks after everyone idle (in the order they got work)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 
 from centralino.domain.routing import AgentState
 from centralino.storage.tables import (
@@ -142,13 +142,31 @@ def online_agents(conn: Connection) -> list[AgentState]:
             for uid, since in ((int(r.user_id), r.since) for r in rows)]
 
 
-def take_slot(conn: Connection, user_id: int, kind: str, now: datetime) -> bool:
-    """One more active item for the agent, only if under capacity (atomic: concurrent routers can't overfill)."""
+def take_slots(conn: Connection, wants: list[tuple[int, str]], now: datetime) -> list[bool]:
+    """Capacity slots for a round's decisions, in one go: the agents' capacity rows are locked in user order
+    (so concurrent routers cannot deadlock or overfill), each want is granted while the row has room, and the
+    counters move with one batched UPDATE. Whether each want was granted."""
+    if not wants:
+        return []
     c = agent_capacity.c
-    result = conn.execute(update(agent_capacity)
-                          .where(c.user_id == user_id, c.channel_kind == kind, c.active < c.max_active)
-                          .values(active=c.active + 1, last_assigned_at=now))
-    return result.rowcount == 1
+    ids = sorted({uid for uid, _ in wants})
+    free = {(int(r.user_id), r.channel_kind): int(r.max_active) - int(r.active) for r in conn.execute(
+        select(c.user_id, c.channel_kind, c.active, c.max_active).where(c.user_id.in_(ids))
+        .order_by(c.user_id, c.channel_kind).with_for_update())}
+    granted: list[bool] = []
+    taken: dict[tuple[int, str], int] = defaultdict(int)
+    for want in wants:
+        ok = free.get(want, 0) > 0
+        if ok:
+            free[want] -= 1
+            taken[want] += 1
+        granted.append(ok)
+    if taken:
+        conn.execute(update(agent_capacity)
+                     .where(c.user_id == bindparam("b_user"), c.channel_kind == bindparam("b_kind"))
+                     .values(active=c.active + bindparam("b_n"), last_assigned_at=now),
+                     [{"b_user": u, "b_kind": k, "b_n": n} for (u, k), n in taken.items()])
+    return granted
 
 
 def release_slot(conn: Connection, user_id: int, kind: str) -> None:
