@@ -19,6 +19,7 @@ from centralino.storage.tables import (
     messages,
     provider_notices,
 )
+from centralino.storage.tables_desk import conversation_reads
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ def merge(conn: Connection, keep: int, drop: int, now: datetime) -> None:
                     .where(conversations.c.id == target, or_(c.is_(None), c < conv[col]))
                     .values({col: conv[col]})
                 )
+        # its read marker goes with it (the kept conversation's own marker still counts)
+        conn.execute(delete(conversation_reads).where(conversation_reads.c.conversation_id == conv["id"]))
         conn.execute(delete(conversations).where(conversations.c.id == conv["id"]))
     conn.execute(update(messages).where(messages.c.contact_id == drop).values(contact_id=keep))
     _merge_reactions(conn, keep, drop)

@@ -96,3 +96,30 @@ def test_the_batch_keeps_the_newest_profile_name_and_the_agents_name(services):
             text_delivery(WA, "c", now + 10, "wamid.B2", name="Secondo"))
     [contact] = rows(services, contacts)
     assert (contact["display_name"], contact["profile_name"]) == ("Scelto dall'agente", "Terzo")
+
+
+def test_merging_contacts_drops_the_read_marker_of_the_conversation_merged_away(services):
+    """Two contacts on one channel turn out to be one person: the dropped conversation's messages move to
+    the kept one and its read marker goes with it (it would otherwise block deleting the conversation)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from centralino.storage import contacts as contact_repo
+    from centralino.storage.tables_desk import conversation_reads
+
+    channel_id = whatsapp_channel(services)
+    now = datetime.now(UTC)
+    with services.engine.begin() as conn:
+        keep, drop = (int(conn.execute(insert(contacts).values(created_at=now, updated_at=now)
+                                       .returning(contacts.c.id)).scalar_one()) for _ in range(2))
+        kept, dropped = (int(conn.execute(insert(conversations).values(
+            contact_id=cid, channel_id=channel_id, status="open", created_at=now)
+            .returning(conversations.c.id)).scalar_one()) for cid in (keep, drop))
+        conn.execute(insert(conversation_reads), [
+            {"conversation_id": c, "last_read_message_id": 1, "read_by_user_id": None, "read_at": now}
+            for c in (kept, dropped)])
+        contact_repo.merge(conn, keep=keep, drop=drop, now=now)
+    assert [int(c["id"]) for c in rows(services, conversations)] == [kept]
+    assert [r["conversation_id"] for r in rows(services, conversation_reads,
+                                               order_by=conversation_reads.c.conversation_id)] == [kept]
