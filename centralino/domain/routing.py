@@ -3,11 +3,13 @@ for waiting items (by priority, then waiting time). Pure and fast: agents are in
 department once per round, so one decision looks only at agents who could take the item.
 
 Scoring among eligible agents: the customer's previous agent first (stickiness), then the lowest load
-ratio for the item's channel kind (spare capacity), then the longest idle.
+ratio for the item's channel kind (spare capacity), then the longest idle (an agent who just got work ranks
+after everyone idle).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,20 +111,24 @@ class _Agent:
 @dataclass
 class Router:
     """One routing round's view of the agents; `pick` takes a slot on the chosen agent, so successive picks
-    in the round see the load they created."""
+    in the round see the load they created.
+
+    Per requirement (skills, department, channel kind) a heap of the agents meeting it, by score, is built on
+    first use: within a round scores only grow (load up, no longer idle), so a popped entry whose score is
+    stale is pushed back with its current score and full agents are dropped. A decision is O(log agents)."""
 
     agents: Sequence[AgentState]
     by_id: dict[int, _Agent] = field(init=False)
     by_skill: dict[str, list[tuple[int, int]]] = field(init=False)  # skill -> [(level, agent)] level desc
     by_department: dict[int | None, list[int]] = field(init=False)
-    _exhausted: set[tuple[object, ...]] = field(init=False)
+    _heaps: dict[tuple[object, ...], list[tuple[float, float, int]]] = field(init=False)
     _taken: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.by_id = {}
         self.by_skill = {}
         self.by_department = {None: []}
-        self._exhausted = set()
+        self._heaps = {}
         for a in self.agents:
             idle = a.idle_since.timestamp() if a.idle_since else 0.0
             self.by_id[a.user_id] = _Agent(a, dict(a.active), idle)
@@ -134,11 +140,8 @@ class Router:
         for entries in self.by_skill.values():
             entries.sort(key=lambda e: (-e[0], e[1]))
 
-    def _eligible(self, agent: _Agent, item: WaitingItem, req: Requirement) -> bool:
-        kind = item.channel_kind
+    def _fits(self, agent: _Agent, kind: str, req: Requirement) -> bool:
         if agent.active.get(kind, 0) >= agent.state.capacity.get(kind, 0):
-            return False
-        if agent.state.user_id in item.excluded:
             return False
         if req.department_id is not None and req.department_id not in agent.state.departments:
             return False
@@ -152,36 +155,55 @@ class Router:
         entries = self.by_skill.get(narrow.skill, [])
         return (agent_id for level, agent_id in entries if level >= narrow.min_level)
 
+    @staticmethod
+    def _score(agent: _Agent, kind: str) -> tuple[float, float]:
+        """Lower is better: the load ratio for the kind (spare capacity), then the longest idle."""
+        return agent.active.get(kind, 0) / agent.state.capacity[kind], agent.idle_rank
+
+    def _heap(self, kind: str, req: Requirement) -> list[tuple[float, float, int]]:
+        key = (kind, req.skills, req.department_id)
+        heap = self._heaps.get(key)
+        if heap is None:
+            heap = [(*self._score(a, kind), a.state.user_id)
+                    for a in (self.by_id[i] for i in self._candidates(req)) if self._fits(a, kind, req)]
+            heapq.heapify(heap)
+            self._heaps[key] = heap
+        return heap
+
     def pick(self, item: WaitingItem, req: Requirement) -> int | None:
         """The best eligible agent for the item under `req` (its slot taken), or None."""
-        key = (item.channel_kind, req.skills, req.department_id)
-        if not item.excluded and key in self._exhausted:
-            return None
-        sticky = self.by_id.get(item.previous_agent_id) if item.previous_agent_id is not None else None
-        if sticky is not None and self._eligible(sticky, item, req):
-            return self._take(sticky, item.channel_kind)
-        best: _Agent | None = None
-        best_key = (2.0, 0.0)
         kind = item.channel_kind
-        for agent_id in self._candidates(req):
+        sticky = self.by_id.get(item.previous_agent_id) if item.previous_agent_id is not None else None
+        if sticky is not None and sticky.state.user_id not in item.excluded and self._fits(sticky, kind, req):
+            return self._take(sticky, kind)
+        heap = self._heap(kind, req)
+        set_aside: list[tuple[float, float, int]] = []
+        chosen: _Agent | None = None
+        while heap:
+            ratio, idle, agent_id = heap[0]
             agent = self.by_id[agent_id]
-            if not self._eligible(agent, item, req):
+            if agent.active.get(kind, 0) >= agent.state.capacity.get(kind, 0):
+                heapq.heappop(heap)  # full for the rest of the round
                 continue
-            score = (agent.active.get(kind, 0) / agent.state.capacity[kind], agent.idle_rank)
-            if best is None or score < best_key:
-                best, best_key = agent, score
-        if best is None:
-            if not item.excluded:
-                self._exhausted.add(key)  # loads only grow within a round: no later item of this kind fits
-            return None
-        return self._take(best, kind)
+            current = self._score(agent, kind)
+            if current != (ratio, idle):
+                heapq.heapreplace(heap, (*current, agent_id))
+                continue
+            if agent_id in item.excluded:
+                set_aside.append(heapq.heappop(heap))
+                continue
+            chosen = agent
+            break
+        for entry in set_aside:
+            heapq.heappush(heap, entry)
+        return None if chosen is None else self._take(chosen, kind)
 
     def new_round(self) -> None:
-        """Loads may have dropped since the last round: forget which requirements found nobody."""
-        self._exhausted.clear()
+        """Loads may have dropped since the last round (release): the heaps are rebuilt on demand."""
+        self._heaps.clear()
 
     def release(self, agent_id: int, kind: str, now: datetime) -> None:
-        """The agent finished an item (for a router kept in memory across rounds)."""
+        """The agent finished an item (a router kept in memory across rounds; call new_round after)."""
         agent = self.by_id.get(agent_id)
         if agent is not None:
             agent.active[kind] = max(0, agent.active.get(kind, 0) - 1)

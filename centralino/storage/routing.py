@@ -114,32 +114,33 @@ def queues(conn: Connection, *, active_only: bool = True) -> list[Any]:
 
 
 def online_agents(conn: Connection) -> list[AgentState]:
-    """Online, active users with their skills, departments, capacity and load."""
-    rows = conn.execute(
+    """Online, active users with their skills, departments, capacity and load (joins, not long IN lists)."""
+    online = (select(agent_presence.c.user_id).join(users, users.c.id == agent_presence.c.user_id)
+              .where(agent_presence.c.state == "online", users.c.active.is_(True)).subquery())
+    since = {int(r.user_id): r.since for r in conn.execute(
         select(agent_presence.c.user_id, agent_presence.c.since)
-        .join(users, users.c.id == agent_presence.c.user_id)
-        .where(agent_presence.c.state == "online", users.c.active.is_(True))).all()
-    if not rows:
+        .join(online, online.c.user_id == agent_presence.c.user_id))}
+    if not since:
         return []
-    ids = [int(r.user_id) for r in rows]
     skills: dict[int, dict[str, int]] = defaultdict(dict)
-    for r in conn.execute(select(agent_skills).where(agent_skills.c.user_id.in_(ids))):
+    for r in conn.execute(select(agent_skills).join(online, online.c.user_id == agent_skills.c.user_id)):
         skills[int(r.user_id)][r.skill] = int(r.level)
     departments: dict[int, set[int]] = defaultdict(set)
-    for r in conn.execute(select(department_members).where(department_members.c.user_id.in_(ids))):
+    for r in conn.execute(select(department_members)
+                          .join(online, online.c.user_id == department_members.c.user_id)):
         departments[int(r.user_id)].add(int(r.department_id))
     capacity: dict[int, dict[str, int]] = defaultdict(dict)
     active: dict[int, dict[str, int]] = defaultdict(dict)
     last: dict[int, datetime] = {}
-    for r in conn.execute(select(agent_capacity).where(agent_capacity.c.user_id.in_(ids))):
+    for r in conn.execute(select(agent_capacity).join(online, online.c.user_id == agent_capacity.c.user_id)):
         uid = int(r.user_id)
         capacity[uid][r.channel_kind] = int(r.max_active)
         active[uid][r.channel_kind] = int(r.active)
         if r.last_assigned_at is not None and (uid not in last or r.last_assigned_at > last[uid]):
             last[uid] = r.last_assigned_at
     return [AgentState(uid, skills[uid], frozenset(departments[uid]), capacity[uid], active[uid],
-                       max(since, last[uid]) if uid in last else since)
-            for uid, since in ((int(r.user_id), r.since) for r in rows)]
+                       max(at, last[uid]) if uid in last else at)
+            for uid, at in since.items()]
 
 
 def take_slots(conn: Connection, wants: list[tuple[int, str]], now: datetime) -> list[bool]:
