@@ -36,10 +36,16 @@ def check_supervises(principal: Principal) -> None:
 
 
 class ServiceLevelAdmin:
-    def __init__(self, engine: Engine, bus: EventBus | None, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, engine: Engine, bus: EventBus | None, *, clock: Callable[[], datetime] = _utcnow,
+                 on_change: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.bus = bus
         self.clock = clock
+        self.on_change = on_change  # this process's listeners look again at once
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     # --- business hours ------------------------------------------------------------------------------------
 
@@ -70,6 +76,7 @@ class ServiceLevelAdmin:
             uow.conn.execute(delete(queue_hours).where(queue_hours.c.queue_id == queue_id))
             uow.conn.execute(queue_hours.insert().values(queue_id=queue_id, **row))
             uow.emit("service_levels.hours_saved", queue_id=queue_id, actor=principal.actor)
+        self._changed()
         return {"queue_id": queue_id, **row}
 
     def hours(self, queue_id: int) -> dict[str, Any] | None:
@@ -117,6 +124,7 @@ class ServiceLevelAdmin:
             elif uow.conn.execute(update(sla_policies).where(p.id == policy_id).values(**values)).rowcount != 1:
                 raise NotFound(f"no SLA policy {policy_id}", field="policy_id")
             uow.emit("service_levels.policy_saved", policy_id=policy_id, actor=principal.actor)
+        self._changed()
         return policy_id
 
     def do_delete_policy(self, principal: Principal, policy_id: int) -> None:
@@ -132,6 +140,7 @@ class ServiceLevelAdmin:
             else:
                 uow.conn.execute(delete(sla_policies).where(p.id == policy_id))
             uow.emit("service_levels.policy_deleted", policy_id=policy_id, actor=principal.actor)
+        self._changed()
 
     def policies(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

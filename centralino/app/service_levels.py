@@ -7,12 +7,13 @@ and one probe of the conversation's live queue item; conversations outside a que
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,6 +34,7 @@ from centralino.storage.tables import contacts, conversations
 from centralino.storage.tables_service_levels import out_of_hours_replies
 
 AUTO_REPLY_ORIGIN = "system"
+CONFIGURED_TTL_S = 2.0
 NEVER_REOPENS = datetime(2100, 1, 1, tzinfo=UTC)  # the period key of a queue that never opens again
 
 
@@ -48,13 +50,17 @@ class ServiceLevels:
         self.default_language = default_language
         self.clock = clock
         self.csat: CsatSurveys | None = None  # the survey after a resolution (settings.csat_enabled)
-        self.admin = ServiceLevelAdmin(outbound.engine, outbound.bus, clock=clock)  # hours and policies
+        self._configured_value = False
+        self._configured_until = 0.0
+        self.admin = ServiceLevelAdmin(outbound.engine, outbound.bus, clock=clock,
+                                       on_change=self.forget_configuration)  # hours and policies
         self.reports = Reports(outbound.engine, time_zone=report_time_zone)  # install_service_levels configures
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe_in_transaction("message.received", self.on_received)
         bus.subscribe_in_transaction("message.queued", self.on_queued)
         bus.subscribe_in_transaction("conversation.status_changed", self.on_status_changed)
+        bus.subscribe_in_transaction("routing.item_enqueued", self.on_enqueued)
 
     # --- the customer writes -----------------------------------------------------------------------------
 
@@ -62,11 +68,13 @@ class ServiceLevels:
         conn, now = uow.conn, self.clock()
         conversation_id = int(event.payload["conversation_id"])
         if self.csat is not None and self.csat.on_received(uow, event):
-            return  # the answer to a survey is not a new contact
-        opened = repo.open_episode(conn, {
-            "conversation_id": conversation_id, "open_conversation_id": conversation_id,
-            "channel_id": int(event.payload["channel_id"]), "started_at": now,
-            "local_hour": now.astimezone(self.report_zone).hour})
+            # the answer to a survey is not a new contact (routing may have opened one as it queued the
+            # reopened conversation a moment ago, in this transaction)
+            repo.drop_episode_started(conn, conversation_id, now)
+            return
+        opened = self._open_episode(conn, conversation_id, int(event.payload["channel_id"]), now)
+        if not self._configured(conn):
+            return  # no policy and no business hours anywhere: nothing more to look at
         item = repo.live_item(conn, conversation_id)
         if item is None:
             return  # not in a queue: no business hours, no SLA
@@ -97,6 +105,35 @@ class ServiceLevels:
                 "queue_id": int(item.queue_id), "kind": kind.value, "running_key": f"{conversation_id}:{kind.value}",
                 "state": TimerState.RUNNING.value, "started_at": now, "warn_at": due.warn_at, "due_at": due.due_at,
                 "next_check_at": due.warn_at})
+
+    def on_enqueued(self, uow: UnitOfWork, event: Event) -> None:
+        """Routing put the conversation in a queue (before message.received reaches us, in the same
+        transaction): the contact belongs to that queue, for the reports."""
+        conn, now = uow.conn, self.clock()
+        conversation_id = int(event.payload["conversation_id"])
+        channel_id = conn.execute(select(conversations.c.channel_id).where(
+            conversations.c.id == conversation_id)).scalar_one()
+        self._open_episode(conn, conversation_id, int(channel_id), now)
+        episode = repo.current_episode(conn, conversation_id)
+        if episode is not None and episode["queue_id"] is None:
+            repo.update_episode(conn, int(episode["id"]), {"queue_id": int(event.payload["queue_id"])})
+
+    def _open_episode(self, conn: Connection, conversation_id: int, channel_id: int, now: datetime) -> int | None:
+        return repo.open_episode(conn, {
+            "conversation_id": conversation_id, "open_conversation_id": conversation_id, "channel_id": channel_id,
+            "started_at": now, "local_hour": now.astimezone(self.report_zone).hour})
+
+    def _configured(self, conn: Connection) -> bool:
+        """Whether any SLA policy or queue calendar exists, asked at most every CONFIGURED_TTL_S per process
+        (a supervisor's first policy reaches other processes within that time; this one's at once)."""
+        now = time.monotonic()
+        if now >= self._configured_until:
+            self._configured_value = repo.any_configured(conn)
+            self._configured_until = now + CONFIGURED_TTL_S
+        return self._configured_value
+
+    def forget_configuration(self) -> None:
+        self._configured_until = 0.0
 
     def _out_of_hours(self, uow: UnitOfWork, conversation_id: int, queue_id: int, settings: Any,
                       calendar: BusinessCalendar, now: datetime) -> None:
@@ -150,8 +187,8 @@ class ServiceLevels:
     # --- resolved ------------------------------------------------------------------------------------------
 
     def on_status_changed(self, uow: UnitOfWork, event: Event) -> None:
-        if event.payload.get("status") != "resolved":
-            return
+        if event.payload.get("status") != "resolved" or event.payload.get("actor") == "csat":
+            return  # (the survey's answer resolving again closes no contact)
         conn, now = uow.conn, self.clock()
         conversation_id = int(event.payload["conversation_id"])
         episode = repo.current_episode(conn, conversation_id)

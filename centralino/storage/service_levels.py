@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.domain.business_hours import BusinessCalendar, calendar_from_dict
 from centralino.domain.sla import Policy, TimerKind, parse_escalation
@@ -16,11 +18,18 @@ from centralino.storage.tables_service_levels import queue_hours, service_episod
 _calendars: dict[str, BusinessCalendar] = {}  # parsed calendars by their stored JSON (they are small and few)
 
 
+# The inbound hot path's two statements are built once and run with bound parameters: building a statement
+# per message (and its cache key) cost more than running it.
+_ri = routing_items.c
+_LIVE_ITEM = select(_ri.id, _ri.queue_id, _ri.priority).where(_ri.open_conversation_id == bindparam("cid"))
+_OPEN_EPISODE = {name: make(service_episodes).on_conflict_do_nothing(index_elements=["open_conversation_id"])
+                 .returning(service_episodes.c.id) for name, make in (("postgresql", pg_insert),
+                                                                      ("sqlite", sqlite_insert))}
+
+
 def live_item(conn: Connection, conversation_id: int) -> Any | None:
-    """The conversation's live queue item (queue, priority, agent), by the unique open_conversation_id."""
-    ri = routing_items.c
-    return conn.execute(select(ri.id, ri.queue_id, ri.priority, ri.assigned_to, ri.offered_to)
-                        .where(ri.open_conversation_id == conversation_id)).first()
+    """The conversation's live queue item (queue, priority), by the unique open_conversation_id."""
+    return conn.execute(_LIVE_ITEM, {"cid": conversation_id}).first()
 
 
 def queue_settings(conn: Connection, queue_id: int) -> Any | None:
@@ -52,7 +61,8 @@ def active_policies(conn: Connection) -> list[Policy]:
 
 def open_episode(conn: Connection, values: dict[str, Any]) -> int | None:
     """Open a contact for the conversation unless one is open: the new id, or None when one was."""
-    return insert_ignore(conn, service_episodes, values, ("open_conversation_id",))
+    row = conn.execute(_OPEN_EPISODE[conn.dialect.name], values).first()
+    return None if row is None else int(row[0])
 
 
 def current_episode(conn: Connection, conversation_id: int) -> Any | None:
@@ -85,3 +95,15 @@ def due_timers(conn: Connection, now: datetime, limit: int) -> list[Any]:
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)  # several workers share the timers without overlap
     return list(conn.execute(stmt).mappings().all())
+
+
+def any_configured(conn: Connection) -> bool:
+    """Any active SLA policy or queue calendar at all (the hot path skips everything when not)."""
+    policy = conn.execute(select(sla_policies.c.id).where(sla_policies.c.active.is_(True)).limit(1)).first()
+    return policy is not None or conn.execute(select(queue_hours.c.queue_id).limit(1)).first() is not None
+
+
+def drop_episode_started(conn: Connection, conversation_id: int, started_at: datetime) -> None:
+    e = service_episodes.c
+    conn.execute(delete(service_episodes).where(e.open_conversation_id == conversation_id,
+                                                e.started_at == started_at, e.first_response_at.is_(None)))

@@ -214,3 +214,45 @@ def test_a_used_policy_is_deactivated_not_deleted(desk):
     desk.levels.admin.do_delete_policy(SETUP, policy)
     with desk.services.engine.connect() as conn:
         assert conn.execute(select(sla_policies.c.active)).scalar_one() is False
+
+
+def test_a_breach_can_requeue_the_agents_item_through_routing(desk, recorder):
+    from centralino.workers.sla import sla_loop_for
+
+    queue = desk.queue()
+    desk.policy(queue_id=queue, first_response_s=60, escalation=[{"on": "breached", "action": "requeue"}])
+    agent = desk.center.agent("anna", {})
+    desk.at(rome(2026, 11, 25, 10, 0))
+    conversation = desk.customer_writes("ciao")
+    assert desk.center.route() == 1 and desk.center.assignee(conversation) == agent
+    loop = sla_loop_for(desk.services)
+    loop.clock.clock = desk.clock
+    desk.clock.advance(61)
+    assert loop.clock.run_once() == 1
+    item = desk.center.item(conversation)
+    assert (item["state"], item["assigned_to"]) == ("waiting", None)
+    assert desk.center.load(agent) == 0 and desk.center.assignee(conversation) is None
+    assert "routing.item_requeued" in recorder.types()
+
+
+def test_the_worker_loop_evaluates_due_timers(desk, recorder):
+    import asyncio
+
+    from centralino.workers.sla import SlaLoop
+
+    queue = desk.queue()
+    desk.policy(queue_id=queue, first_response_s=60)
+    desk.at(rome(2026, 11, 25, 10, 0))
+    desk.customer_writes("ciao")
+    desk.clock.advance(120)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(SlaLoop(desk.sla, tick_s=0.01).run_forever())
+        for _ in range(500):
+            if "sla.breached" in recorder.types():
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(scenario())
+    assert recorder.types().count("sla.breached") == 1
