@@ -10,6 +10,7 @@ import phonenumbers
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from centralino.domain.enums import IdentityKind
+from centralino.storage import service_levels
 from centralino.storage.sql import insert_ignore
 from centralino.storage.tables import (
     contact_identities,
@@ -129,6 +130,7 @@ def merge(conn: Connection, keep: int, drop: int, now: datetime) -> None:
                 )
         # its read marker goes with it (the kept conversation's own marker still counts)
         conn.execute(delete(conversation_reads).where(conversation_reads.c.conversation_id == conv["id"]))
+        service_levels.move_conversation(conn, int(conv["id"]), target)  # contacts, SLA timers, surveys follow
         conn.execute(delete(conversations).where(conversations.c.id == conv["id"]))
     conn.execute(update(messages).where(messages.c.contact_id == drop).values(contact_id=keep))
     _merge_reactions(conn, keep, drop)

@@ -13,7 +13,14 @@ from centralino.domain.business_hours import BusinessCalendar, calendar_from_dic
 from centralino.domain.sla import Policy, TimerKind, parse_escalation
 from centralino.storage.sql import insert_ignore
 from centralino.storage.tables_routing import routing_items
-from centralino.storage.tables_service_levels import queue_hours, service_episodes, sla_policies, sla_timers
+from centralino.storage.tables_service_levels import (
+    csat_surveys,
+    out_of_hours_replies,
+    queue_hours,
+    service_episodes,
+    sla_policies,
+    sla_timers,
+)
 
 _calendars: dict[str, BusinessCalendar] = {}  # parsed calendars by their stored JSON (they are small and few)
 
@@ -107,3 +114,24 @@ def drop_episode_started(conn: Connection, conversation_id: int, started_at: dat
     e = service_episodes.c
     conn.execute(delete(service_episodes).where(e.open_conversation_id == conversation_id,
                                                 e.started_at == started_at, e.first_response_at.is_(None)))
+
+
+def move_conversation(conn: Connection, drop: int, keep: int) -> None:
+    """A contact merge folds conversation `drop` into `keep` (storage/contacts.py merge): its contacts, timers
+    and surveys follow; where `keep` already has an open contact or a running timer of that kind, the
+    dropped one's is closed (cancelled) rather than doubled. The out-of-hours period guards are dropped."""
+    e, t = service_episodes.c, sla_timers.c
+    keep_open = conn.execute(select(e.id).where(e.open_conversation_id == keep)).first()
+    conn.execute(update(service_episodes).where(e.open_conversation_id == drop)
+                 .values(open_conversation_id=None if keep_open is not None else keep))
+    conn.execute(update(service_episodes).where(e.conversation_id == drop).values(conversation_id=keep))
+    running = {r.kind for r in conn.execute(select(t.kind).where(t.conversation_id == keep, t.state == "running"))}
+    for timer in conn.execute(select(t.id, t.kind).where(t.conversation_id == drop, t.state == "running")).all():
+        if timer.kind in running:
+            conn.execute(update(sla_timers).where(t.id == timer.id).values(
+                state="cancelled", running_key=None, next_check_at=None))
+        else:
+            conn.execute(update(sla_timers).where(t.id == timer.id).values(running_key=f"{keep}:{timer.kind}"))
+    conn.execute(update(sla_timers).where(t.conversation_id == drop).values(conversation_id=keep))
+    conn.execute(update(csat_surveys).where(csat_surveys.c.conversation_id == drop).values(conversation_id=keep))
+    conn.execute(delete(out_of_hours_replies).where(out_of_hours_replies.c.conversation_id == drop))
