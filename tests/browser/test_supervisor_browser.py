@@ -1,0 +1,100 @@
+"""The supervisor's live view in Chromium against the real demo process: a customer's message enters a queue
+and appears on the supervisor's page by itself; an agent switches to away in the header and the supervisor
+sees it; the supervisor reassigns the waiting conversation to that agent."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from centralino.demo_access import CUSTOMER_CARE, DEMO_USERS
+from tests.browser.test_desk_browser import WAIT_MS, Demo
+from tests.processes import free_port
+from tests.test_demo import demo_process, wait_for
+
+GIULIA_AGENT = next(u for u in DEMO_USERS if u.email.startswith("giulia"))
+SARA_SUPERVISOR = next(u for u in DEMO_USERS if u.email.startswith("supervisor"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    cwd = tmp_path_factory.mktemp("supervisor-demo")
+    port = free_port()
+    with demo_process(cwd, port):
+        running = Demo(cwd, port)
+        wait_for("the demo's four conversations", lambda: len(running.conversations()) == 4, cwd)
+        yield running
+
+
+@pytest.fixture
+def page_of(browser, demo) -> Iterator[Any]:
+    contexts = []
+
+    def open_as(user: Any) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="it-IT")
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{demo.base}/desk/")
+        page.fill("input[name=email]", user.email)
+        page.fill("input[name=password]", user.password)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/desk/(\?.*)?$"))
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def user_id(demo: Demo, email: str) -> int:
+    return next(int(u["id"]) for u in demo.api.get("/api/v1/users").json() if u["email"] == email)
+
+
+def assignee(demo: Demo, conversation_id: int) -> int | None:
+    """Read from the demo's SQLite database (the conversations API does not carry the assignee)."""
+    with sqlite3.connect(demo.cwd / "var" / "centralino.db") as db:
+        row = db.execute("SELECT assignee_user_id FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def test_the_supervisor_sees_work_arrive_and_presence_change_live_and_reassigns(page_of, demo):
+    care = next(d["id"] for d in demo.api.get("/api/v1/departments").json() if d["name"] == CUSTOMER_CARE)
+    queue = demo.api.post("/api/v1/routing/queues", json={"name": "Mutui", "department_id": care})
+    assert queue.status_code == 201, queue.text
+    rule = demo.api.post("/api/v1/routing/rules", json={"name": "mutui", "queue_id": queue.json()["id"],
+                                                        "conditions": {"keywords_any": ["mutuo"]}})
+    assert rule.status_code == 201, rule.text
+    giulia = user_id(demo, GIULIA_AGENT.email)
+
+    boss = page_of(SARA_SUPERVISOR)
+    boss.click("a[href='/desk/supervisor']")
+    boss.wait_for_url("**/desk/supervisor")
+    boss.locator(f"#sup-queues tr[data-queue-id='{queue.json()['id']}'] [data-figure=waiting]",
+                 has_text="0").wait_for()
+
+    demo.customer_writes("393475559001", "Vorrei un mutuo", name="Elena Russo")
+    waiting = boss.locator("#sup-items tr[data-state=waiting]", has_text="Elena Russo")
+    waiting.wait_for(timeout=WAIT_MS)  # no reload: the view re-reads itself
+    boss.locator(f"#sup-queues tr[data-queue-id='{queue.json()['id']}'] [data-figure=waiting]",
+                 has_text="1").wait_for(timeout=WAIT_MS)
+
+    agent = page_of(GIULIA_AGENT)
+    switch = agent.locator("#presence-switch")
+    switch.wait_for()
+    agent.select_option("#presence-state", "away")
+    agent.fill("#presence-reason", "pranzo")
+    agent.press("#presence-reason", "Enter")
+    boss.locator(f"#sup-agents tr[data-user-id='{giulia}'] [data-presence=away]").wait_for(timeout=WAIT_MS)
+    boss.locator(f"#sup-agents tr[data-user-id='{giulia}']", has_text="pranzo").wait_for(timeout=WAIT_MS)
+    listed = next(a for a in demo.api.get("/api/v1/routing/agents").json() if a["user_id"] == giulia)
+    assert (listed["presence"]["state"], listed["presence"]["reason"]) == ("away", "pranzo")
+
+    conversation = wait_for("Elena's conversation", lambda: demo.conversations().get("Elena Russo"), demo.cwd)
+    row = boss.locator(f"#sup-items tr[data-conversation-id='{conversation['id']}']")
+    row.locator("select[data-action=reassign]").select_option(str(giulia))
+    row.wait_for(state="detached", timeout=WAIT_MS)
+    assert wait_for("the reassignment", lambda: assignee(demo, conversation["id"]) == giulia, demo.cwd)
