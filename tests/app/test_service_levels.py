@@ -256,3 +256,20 @@ def test_the_worker_loop_evaluates_due_timers(desk, recorder):
 
     asyncio.run(scenario())
     assert recorder.types().count("sla.breached") == 1
+
+
+def test_a_contact_merge_moves_contacts_and_timers_without_doubling_them(desk):
+    from tests.helpers import ingest
+
+    queue = desk.queue()
+    desk.policy(queue_id=queue, first_response_s=3600)
+    desk.at(rome(2026, 11, 25, 10, 0))
+    desk.customer_writes("from the phone", wa_id="393471234599")
+    ingest(desk.services, "messages_bsuid_only.json")  # the same person by BSUID: a second conversation
+    assert count(desk.services, sla_timers, sla_timers.c.state == "running") == 2
+    ingest(desk.services, "messages_bsuid_and_wa_id.json")  # both ids seen: one contact, one conversation
+    [kept] = {e["conversation_id"] for e in rows(desk.services, service_episodes)}
+    assert count(desk.services, service_episodes, service_episodes.c.open_conversation_id == kept) == 1
+    states = sorted(t["state"] for t in rows(desk.services, sla_timers))
+    assert states == ["cancelled", "running"]
+    assert {t["conversation_id"] for t in rows(desk.services, sla_timers)} == {kept}
