@@ -125,3 +125,51 @@ def test_one_survey_per_resolution(desk):
     desk.agent_replies(conversation, agent, "certo")
     desk.services.desk.do_set_status(SETUP, conversation, ConversationStatus.RESOLVED)
     assert count(desk.services, csat_surveys) == 2
+
+
+def _survey_template(services, category: str) -> None:
+    from datetime import UTC, datetime
+
+    from centralino.storage.tables_templates import templates
+    from tests.factories import WABA
+
+    now = datetime.now(UTC)
+    with services.engine.begin() as conn:
+        conn.execute(templates.insert().values(
+            account_id=WABA, name="csat_survey", language="it", category=category, parameter_format="positional",
+            components=[{"type": "BODY", "text": "Come valuti l'assistenza?"},
+                        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": t} for t in "135"]}],
+            status="approved", created_at=now, updated_at=now))
+
+
+def _resolved_after_the_window(services) -> tuple[Desk, int]:
+    services.service_levels.csat.template_name = "csat_survey"
+    desk = Desk(services)
+    desk.queue()
+    agent = desk.center.agent("anna", {})
+    desk.at(rome(2026, 11, 25, 10, 0))
+    conversation = desk.customer_writes("aiuto")
+    desk.agent_replies(conversation, agent)
+    desk.clock.advance(int(timedelta(hours=25).total_seconds()))
+    desk.services.desk.do_set_status(SETUP, conversation, ConversationStatus.RESOLVED)
+    return desk, conversation
+
+
+def test_outside_the_window_the_template_goes_and_its_button_is_the_answer(services):
+    _survey_template(services, "utility")
+    desk, _ = _resolved_after_the_window(services)
+    survey = rows(desk.services, csat_surveys)[0]
+    assert (survey["mode"], survey["state"]) == ("template", "sent")
+    message = rows(desk.services, messages, messages.c.id == survey["message_id"])[0]
+    assert (message["type"], message["origin"]) == ("template", "system")
+    desk.customer_taps(WA, {"payload": "5", "text": "5"}, survey["message_id"], kind="button")
+    answered = rows(desk.services, csat_surveys)[0]
+    assert (answered["state"], answered["score"]) == ("answered", 5)
+
+
+def test_outside_the_window_a_marketing_survey_needs_consent(services):
+    _survey_template(services, "marketing")
+    desk, _ = _resolved_after_the_window(services)
+    survey = rows(desk.services, csat_surveys)[0]
+    assert survey["state"] == "refused" and survey["refused_reason"].startswith("consent.")
+    assert survey["message_id"] is None
