@@ -98,3 +98,37 @@ def test_the_supervisor_sees_work_arrive_and_presence_change_live_and_reassigns(
     row.locator("select[data-action=reassign]").select_option(str(giulia))
     row.wait_for(state="detached", timeout=WAIT_MS)
     assert wait_for("the reassignment", lambda: assignee(demo, conversation["id"]) == giulia, demo.cwd)
+
+
+def test_queues_and_skills_are_configured_in_forms_with_errors_at_the_field(page_of, demo):
+    boss = page_of(SARA_SUPERVISOR)
+    boss.goto(f"{demo.base}/desk/routing/queues")
+    form = boss.locator("form[data-form=queue][data-queue-id='']")
+    form.locator("input[name=name]").fill("Carte")
+    form.locator("textarea[name=required_skills]").fill("product:cards 3")
+    form.locator("textarea[name=relaxation]").fill("120 min_level 2\n60 min_level 1")
+    form.locator("button[type=submit]").click()
+    error = form.locator("[data-error-for=relaxation]")
+    error.wait_for(timeout=WAIT_MS)
+    assert error.inner_text().startswith("relaxation[1].after_s:")
+    assert all(q["name"] != "Carte" for q in demo.api.get("/api/v1/routing/queues").json())  # nothing saved
+    form.locator("textarea[name=relaxation]").fill("60 min_level 2\n120 any_department_agent")
+    form.locator("button[type=submit]").click()
+    boss.locator("details[data-queue] summary", has_text="Carte").wait_for(timeout=WAIT_MS)  # reloaded
+    saved = next(q for q in demo.api.get("/api/v1/routing/queues").json() if q["name"] == "Carte")
+    assert saved["required_skills"] == [{"skill": "product:cards", "min_level": 3}]
+    assert saved["relaxation"] == [{"after_s": 60, "min_level": 2}, {"after_s": 120, "any_department_agent": True}]
+
+    giulia = user_id(demo, GIULIA_AGENT.email)
+    boss.goto(f"{demo.base}/desk/routing/agents")
+    form = boss.locator(f"form[data-form=agent][data-user-id='{giulia}']")
+    form.locator("textarea[name=skills]").fill("product:cards 9")
+    form.locator("input[name=capacity]").fill("whatsapp=4")
+    form.locator("button[type=submit]").click()
+    form.locator("[data-error-for=skills]", has_text="skills[0].level").wait_for(timeout=WAIT_MS)
+    form.locator("textarea[name=skills]").fill("product:cards 4\nlanguage:it 5")
+    form.locator("button[type=submit]").click()
+    form.locator("[data-status]", has_text="Salvato").wait_for(timeout=WAIT_MS)
+    listed = next(a for a in demo.api.get("/api/v1/routing/agents").json() if a["user_id"] == giulia)
+    assert listed["skills"] == [{"skill": "language:it", "level": 5}, {"skill": "product:cards", "level": 4}]
+    assert listed["capacity"]["whatsapp"]["max"] == 4

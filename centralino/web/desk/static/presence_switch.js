@@ -18,7 +18,8 @@ async function save() {
   const body = { state: state.value, reason: state.value === "online" ? null : (reason.value.trim() || null) };
   const response = await api("PUT", `/api/v1/routing/agents/${me}/presence`, body);
   box.classList.toggle("error", !response.ok);
-  if (response.ok) show((await response.json()).presence);
+  // only the state: the reason box may already hold newer typing than this answer
+  if (response.ok) box.dataset.state = (await response.json()).presence.state;
 }
 
 async function start() {
