@@ -4,7 +4,7 @@ A calendar is weekly opening intervals in a time zone, minus closed dates (holid
 open despite a holiday. Instants are aware datetimes; every duration is measured on the UTC timeline, so a
 day that loses or gains an hour at a DST change counts the hours it really had. A local opening time that
 does not exist (spring forward) maps to the instant after the gap; an ambiguous one (fall back) to its first
-occurrence. An interval may end at 24:00 (minute 1440); intervals touching across midnight are one span."""
+occurrence. An interval may end at 24:00 (minute 1440); intervals touching across midnight are one opening."""
 
 from __future__ import annotations
 
@@ -123,12 +123,17 @@ class BusinessCalendar:
     def next_close(self, at: datetime) -> datetime | None:
         """When the span open at `at` ends (None when closed at `at`)."""
         at = _aware(at)
+        closes: datetime | None = None
         for start, end in self._spans(self._local_date(at) - timedelta(days=1), SEARCH_DAYS):
-            if start <= at < end:
-                return end
-            if start > at:
+            if closes is not None:
+                if start > closes:
+                    return closes  # a gap: it closes here
+                closes = max(closes, end)  # the next day's span continues it across midnight
+            elif start <= at < end:
+                closes = end
+            elif start > at:
                 return None
-        return None
+        return closes
 
     def add_business_time(self, start: datetime, duration: timedelta) -> datetime:
         """The instant when `duration` of open time has passed since `start`."""
@@ -181,9 +186,11 @@ class BusinessCalendar:
                 yield start, end
 
     def _spans(self, first: date, days: int) -> Iterator[tuple[datetime, datetime]]:
-        """Open spans (UTC) of `days` local dates from `first`, in order, overlapping or touching ones merged."""
-        current: tuple[datetime, datetime] | None = None
+        """Open spans (UTC) of `days` local dates from `first`, in order; a day's overlapping intervals are
+        merged. Spans of consecutive days may touch at midnight: they are not merged, so an always-open
+        calendar yields one span a day instead of looking years ahead (next_close joins them)."""
         for offset in range(days):
+            current: tuple[datetime, datetime] | None = None
             for start, end in self._day_spans(first + timedelta(days=offset)):
                 if current is not None and start <= current[1]:
                     current = (current[0], max(current[1], end))
@@ -191,8 +198,8 @@ class BusinessCalendar:
                 if current is not None:
                     yield current
                 current = (start, end)
-        if current is not None:
-            yield current
+            if current is not None:
+                yield current
 
 
 def _aware(at: datetime) -> datetime:
