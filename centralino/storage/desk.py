@@ -165,12 +165,12 @@ def mark_read(conn: Connection, conversation_id: int, user_id: int | None, now: 
     make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = make(conversation_reads).values(conversation_id=conversation_id, last_read_message_id=int(latest),
                                            read_by_user_id=user_id, read_at=now)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["conversation_id"],
         set_={"last_read_message_id": stmt.excluded.last_read_message_id,
               "read_by_user_id": stmt.excluded.read_by_user_id, "read_at": stmt.excluded.read_at},
         where=r.last_read_message_id < stmt.excluded.last_read_message_id).returning(r.conversation_id)
-    return conn.execute(stmt).first() is not None  # (rowcount is not reliable for upserts on every driver)
+    return conn.execute(upsert).first() is not None  # (rowcount is not reliable for upserts on every driver)
 
 
 def read_marker(conn: Connection, conversation_id: int) -> dict[str, Any] | None:
