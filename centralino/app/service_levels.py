@@ -26,7 +26,15 @@ from centralino.app.unit_of_work import UnitOfWork
 from centralino.config import Settings
 from centralino.domain.business_hours import BusinessCalendar
 from centralino.domain.outbound import Text
-from centralino.domain.sla import OutOfHours, TimerKind, TimerState, auto_reply_text, choose_policy, deadlines
+from centralino.domain.sla import (
+    OutOfHours,
+    Policy,
+    TimerKind,
+    TimerState,
+    auto_reply_text,
+    choose_policy,
+    deadlines,
+)
 from centralino.errors import CentralinoError
 from centralino.events.bus import Event, EventBus
 from centralino.storage import service_levels as repo
@@ -52,6 +60,8 @@ class ServiceLevels:
         self.csat: CsatSurveys | None = None  # the survey after a resolution (settings.csat_enabled)
         self._configured_value = False
         self._configured_until = 0.0
+        self._policies: list[Policy] | None = None  # cached with the configuration check
+        self._settings: dict[int, Any | None] = {}
         self.admin = ServiceLevelAdmin(outbound.engine, outbound.bus, clock=clock,
                                        on_change=self.forget_configuration)  # hours and policies
         self.reports = Reports(outbound.engine, time_zone=report_time_zone)  # install_service_levels configures
@@ -82,11 +92,13 @@ class ServiceLevels:
         assert episode is not None
         if episode["queue_id"] is None:
             repo.update_episode(conn, int(episode["id"]), {"queue_id": int(item.queue_id)})
-        settings = repo.queue_settings(conn, int(item.queue_id))
+        settings = self._queue_settings(conn, int(item.queue_id))
         calendar = repo.calendar_of(settings)
         if settings is not None and not calendar.is_open(now):
             self._out_of_hours(uow, conversation_id, int(item.queue_id), settings, calendar, now)
-        policy = choose_policy(repo.active_policies(conn), int(item.queue_id), int(item.priority))
+        if self._policies is None:
+            self._policies = repo.active_policies(conn)
+        policy = choose_policy(self._policies, int(item.queue_id), int(item.priority))
         if policy is None:
             return
         running = {r["kind"] for r in repo.running_timers(conn, conversation_id)}
@@ -130,7 +142,13 @@ class ServiceLevels:
         if now >= self._configured_until:
             self._configured_value = repo.any_configured(conn)
             self._configured_until = now + CONFIGURED_TTL_S
+            self._policies, self._settings = None, {}  # read again, at most every CONFIGURED_TTL_S
         return self._configured_value
+
+    def _queue_settings(self, conn: Connection, queue_id: int) -> Any | None:
+        if queue_id not in self._settings:
+            self._settings[queue_id] = repo.queue_settings(conn, queue_id)
+        return self._settings[queue_id]
 
     def forget_configuration(self) -> None:
         self._configured_until = 0.0
