@@ -4,6 +4,8 @@ actions (take over, reassign, whisper) through the API the page uses."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -153,3 +155,33 @@ def test_configuration_pages_show_skills_capacity_queues_and_rules(client, servi
     sign_in(client, "other")
     assert f'data-queue-id="{desk.queue_id}"' not in client.get("/desk/routing/queues").text
     assert f'data-user-id="{anna}"' not in client.get("/desk/routing/agents").text
+
+
+def test_routing_events_reach_supervisors_streams_only(services, desk):
+    """The desk hub forwards routing's flow (an item enqueued, an agent's presence) to supervisors' and
+    administrators' browsers, and not to agents'."""
+    from centralino.domain.access import Principal
+    from centralino.web.desk.live import DeskEventHub
+
+    anna, boss = user_id(services, "anna"), user_id(services, "boss")
+
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        hub = DeskEventHub(services.engine)
+        hub.start(services.bus)
+        supervisor = hub.connect(Principal(Role.SUPERVISOR, boss, frozenset({desk.center.department_id})))
+        agent = hub.connect(Principal(Role.AGENT, anna, frozenset({desk.center.department_id})))
+        conversation = await asyncio.to_thread(desk.customer_writes, "un mutuo")
+        await asyncio.to_thread(services.routing.do_set_presence, SETUP, anna, "away", "pranzo")
+        heard: list[dict] = []
+        while not any(e["type"] == "agent.presence_changed" for e in heard):
+            heard.append(await asyncio.wait_for(supervisor.queue.get(), 5))
+        await asyncio.sleep(0.2)
+        heard += [supervisor.queue.get_nowait() for _ in range(supervisor.queue.qsize())]
+        agent_heard = [agent.queue.get_nowait() for _ in range(agent.queue.qsize())]
+        await hub.stop()
+        assert {"type": "routing.item_enqueued", "conversation_id": conversation} in heard
+        return heard, agent_heard
+
+    heard, agent_heard = asyncio.run(scenario())
+    assert {"type": "agent.presence_changed", "user_id": anna, "state": "away"} in heard
+    assert agent_heard and not [e for e in agent_heard if e["type"].startswith(("routing.", "agent."))]

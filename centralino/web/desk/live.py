@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from centralino.domain.access import ConversationScope, Principal, may_see_conversation
+from centralino.domain.access import ConversationScope, Principal, Role, may_see_conversation
 from centralino.events.bus import Event, EventBus
 from centralino.storage import desk as desk_repo
 from centralino.storage.visibility import conversation_scope
@@ -39,6 +39,10 @@ CLIENT_QUEUE = 1000  # a browser further behind than this is told to reload its 
 BATCH = 500
 # Not about one conversation: every connected desk user hears these (the template manager redraws).
 ALL_STAFF = {"template.updated"}
+# Routing's flow, for the supervisor's live view only: supervisors' and administrators' browsers hear these
+# (an item event still only when they may see its conversation).
+SUPERVISORS = {"routing.item_enqueued", "routing.item_assigned", "routing.item_requeued", "routing.item_closed",
+               "agent.presence_changed"}
 
 
 @dataclass(eq=False)  # one per connected browser, kept in a set by identity
@@ -92,8 +96,8 @@ class DeskEventHub:
 
     def hear(self, event: Event) -> None:
         """The bus listener: any thread. Cheap when nobody is connected."""
-        if not self.clients or (event.type not in FORWARDED and event.type not in ALL_STAFF) or self._loop is None \
-                or self._heard is None:
+        if not self.clients or (event.type not in FORWARDED and event.type not in ALL_STAFF
+                                and event.type not in SUPERVISORS) or self._loop is None or self._heard is None:
             return
         self._loop.call_soon_threadsafe(self._heard.put_nowait, event)
 
@@ -110,6 +114,8 @@ class DeskEventHub:
                 continue
             for item, scope in resolved:
                 for client in list(self.clients):
+                    if item["type"] in SUPERVISORS and client.principal.role not in (Role.SUPERVISOR, Role.ADMIN):
+                        continue
                     if scope is None or may_see_conversation(client.principal, scope):
                         client.offer(item)
 
@@ -125,6 +131,9 @@ class DeskEventHub:
                 p = event.payload
                 if event.type in ALL_STAFF:
                     resolved.append(({"type": event.type, "template_id": p.get("id"), "status": p.get("status")}, None))
+                    continue
+                if event.type == "agent.presence_changed":
+                    resolved.append(({"type": event.type, "user_id": p.get("user_id"), "state": p.get("state")}, None))
                     continue
                 if event.type in PER_CONTACT and p.get("contact_id") is not None:
                     for of_contact in desk_repo.conversations_of_contact(conn, int(p["contact_id"])):

@@ -1,11 +1,14 @@
-// The supervisor's live view: the fragment is re-read every two seconds (and at once after an action);
-// take over, reassign and whisper go through the JSON API, so the server's checks apply.
-import { api, fragment } from "./common.js";
+// The supervisor's live view: the fragment is re-read when the desk's event stream says work or presence
+// moved (routing.*, agent.presence_changed, assignments), after an action, and every few seconds anyway
+// (the waits tick; a worker process's events may not reach this one). Take over, reassign and whisper go
+// through the JSON API, so the server's checks apply.
+import { api, fragment, live } from "./common.js";
 
 const page = document.getElementById("sup-page");
 const box = document.getElementById("sup-live");
 const error = document.getElementById("sup-error");
-const REFRESH_MS = 2000;
+const REFRESH_MS = 5000;
+const MOVES = /^(routing\.|agent\.presence_changed$|conversation\.(assigned|opened|status_changed)$)/;
 let busy = false; // a select open for reassigning must not be redrawn under the user's pointer
 
 async function refresh() {
@@ -50,4 +53,11 @@ box.addEventListener("change", async (event) => {
   await act(await api("PUT", `/api/v1/conversations/${id}/assignee`, { user_id: Number(select.value) }));
 });
 
+let timer = null;
+function soon() {
+  clearTimeout(timer);
+  timer = setTimeout(refresh, 150); // a burst of events, one re-read
+}
+
+live((item) => { if (MOVES.test(item.type)) soon(); }, soon);
 setInterval(() => { if (document.visibilityState === "visible") refresh(); }, REFRESH_MS);
