@@ -11,7 +11,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.domain.business_hours import BusinessCalendar, calendar_from_dict
 from centralino.domain.sla import Policy, TimerKind, parse_escalation
-from centralino.storage.sql import insert_ignore
 from centralino.storage.tables_routing import routing_items
 from centralino.storage.tables_service_levels import (
     csat_surveys,
@@ -32,6 +31,13 @@ _LIVE_ITEM = select(_ri.id, _ri.queue_id, _ri.priority).where(_ri.open_conversat
 _OPEN_EPISODE = {name: make(service_episodes).on_conflict_do_nothing(index_elements=["open_conversation_id"])
                  .returning(service_episodes.c.id) for name, make in (("postgresql", pg_insert),
                                                                       ("sqlite", sqlite_insert))}
+
+
+_INSERT_TIMER = {name: make(sla_timers).on_conflict_do_nothing(index_elements=["running_key"])
+                 .returning(sla_timers.c.id) for name, make in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_CURRENT_EPISODE = select(service_episodes).where(service_episodes.c.open_conversation_id == bindparam("cid"))
+_RUNNING_TIMERS = select(sla_timers).where(sla_timers.c.conversation_id == bindparam("cid"),
+                                           sla_timers.c.state == "running")
 
 
 def live_item(conn: Connection, conversation_id: int) -> Any | None:
@@ -73,8 +79,7 @@ def open_episode(conn: Connection, values: dict[str, Any]) -> int | None:
 
 
 def current_episode(conn: Connection, conversation_id: int) -> Any | None:
-    e = service_episodes.c
-    return conn.execute(select(service_episodes).where(e.open_conversation_id == conversation_id)).mappings().first()
+    return conn.execute(_CURRENT_EPISODE, {"cid": conversation_id}).mappings().first()
 
 
 def update_episode(conn: Connection, episode_id: int, values: dict[str, Any]) -> None:
@@ -82,13 +87,12 @@ def update_episode(conn: Connection, episode_id: int, values: dict[str, Any]) ->
 
 
 def running_timers(conn: Connection, conversation_id: int) -> list[Any]:
-    t = sla_timers.c
-    return list(conn.execute(select(sla_timers).where(t.conversation_id == conversation_id, t.state == "running"))
-                .mappings().all())
+    return list(conn.execute(_RUNNING_TIMERS, {"cid": conversation_id}).mappings().all())
 
 
 def insert_timer(conn: Connection, values: dict[str, Any]) -> int | None:
-    return insert_ignore(conn, sla_timers, values, ("running_key",))
+    row = conn.execute(_INSERT_TIMER[conn.dialect.name], values).first()
+    return None if row is None else int(row[0])
 
 
 def stop_timer(conn: Connection, timer_id: int, state: str, stopped_at: datetime, business_s: int) -> None:
