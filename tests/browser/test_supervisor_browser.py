@@ -1,6 +1,6 @@
 """The supervisor's live view in Chromium against the real demo process: a customer's message enters a queue
 and appears on the supervisor's page by itself; an agent switches to away in the header and the supervisor
-sees it; the supervisor reassigns the waiting conversation to that agent."""
+sees it; the supervisor whispers a private note and reassigns the waiting conversation to that agent."""
 
 from __future__ import annotations
 
@@ -95,6 +95,12 @@ def test_the_supervisor_sees_work_arrive_and_presence_change_live_and_reassigns(
 
     conversation = wait_for("Elena's conversation", lambda: demo.conversations().get("Elena Russo"), demo.cwd)
     row = boss.locator(f"#sup-items tr[data-conversation-id='{conversation['id']}']")
+    boss.once("dialog", lambda dialog: dialog.accept("Proponi il tasso fisso"))
+    row.locator("button[data-action=whisper]").click()
+    assert wait_for("the whisper", lambda: [
+        m for m in demo.api.get(f"/api/v1/conversations/{conversation['id']}/messages").json()["items"]
+        if m["type"] == "note" and m["text"] == "Proponi il tasso fisso"], demo.cwd)
+    assert "Proponi il tasso fisso" not in demo.simulator_saw("393475559001")  # never sent to the customer
     row.locator("select[data-action=reassign]").select_option(str(giulia))
     row.wait_for(state="detached", timeout=WAIT_MS)
     assert wait_for("the reassignment", lambda: assignee(demo, conversation["id"]) == giulia, demo.cwd)
