@@ -48,13 +48,7 @@ def list_contacts(svc: Svc, principal: CurrentPrincipal, q: str | None = None, l
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/contacts/{contact_id}", response_model=ContactOut)
-def get_contact(svc: Svc, principal: CurrentPrincipal, contact_id: int) -> dict[str, Any]:
-    with svc.engine.connect() as conn:
-        found = queries.get_contact(conn, contact_id, visible_conversations(principal))
-    if found is None:
-        raise NotFound(f"no contact {contact_id}", field="contact_id")
-    return found
+# GET/PATCH /contacts/{id}: the whole profile (language, tags, attributes) in web/desk/contacts_api.py
 
 
 def _with_window(row: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -110,13 +110,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = CentralinoApp(title="Centralino", version=__version__, lifespan=lifespan,
                         description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
     errors.install(app)
-    app.include_router(desk_contacts.router)  # before api.router: its GET /contacts/{id} adds the profile fields
+    app.include_router(desk_contacts.router)
     app.include_router(api.router)
     app.include_router(outbound.router)
-    app.include_router(template_send_routes.router)
     app.include_router(campaign_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(routing_routes.router)
+    app.include_router(template_send_routes.router)
     app.include_router(notification_routes.router)
     app.include_router(report_routes.router)
     app.include_router(desk_notification_pages.router)

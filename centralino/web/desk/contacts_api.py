@@ -1,8 +1,5 @@
 """The customer's profile as the customer panel edits it: GET/PATCH /api/v1/contacts/{id}. A contact
-none of whose conversations the caller may see does not exist (404).
-
-Included before the read API's router (web/app.py), so this GET (a superset of the read API's contact:
-also profile_name, language, tags and attributes) is the one that answers."""
+none of whose conversations the caller may see does not exist (404)."""
 
 from __future__ import annotations
 
