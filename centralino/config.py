@@ -145,6 +145,10 @@ class Settings(BaseSettings):
         token = self.api_token.get_secret_value()
         if token == DEMO_API_TOKEN or len(token) < 24:
             problems.append("CENTRALINO_API_TOKEN must be set to a random string of at least 24 characters")
+        callback = self.callback_secret.get_secret_value()
+        if callback == DEMO_CALLBACK_SECRET or len(callback) < 24:
+            problems.append("CENTRALINO_CALLBACK_SECRET (signs status callbacks to the business's systems) must be set "
+                            "to a random string of at least 24 characters")
         return problems
 
 

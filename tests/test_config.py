@@ -12,6 +12,7 @@ from centralino.web.app import create_app
 
 STRONG_KEY = "k" * 40
 STRONG_TOKEN = "t" * 32
+STRONG_CALLBACK = "c" * 32
 
 
 def make(**values) -> Settings:
@@ -25,10 +26,13 @@ def test_demo_and_dev_modes_accept_the_published_defaults():
 
 def test_production_refuses_default_or_weak_secrets():
     problems = make(mode="production").check_secrets()
-    assert len(problems) == 2
+    assert len(problems) == 3
     assert any("CENTRALINO_SECRET_KEY" in p for p in problems) and any("CENTRALINO_API_TOKEN" in p for p in problems)
-    assert len(make(mode="production", secret_key="short", api_token=STRONG_TOKEN).check_secrets()) == 1
-    assert make(mode="production", secret_key=STRONG_KEY, api_token=STRONG_TOKEN).check_secrets() == []
+    assert any("CENTRALINO_CALLBACK_SECRET" in p for p in problems)
+    assert len(make(mode="production", secret_key="short", api_token=STRONG_TOKEN,
+                    callback_secret=STRONG_CALLBACK).check_secrets()) == 1
+    assert make(mode="production", secret_key=STRONG_KEY, api_token=STRONG_TOKEN,
+                callback_secret=STRONG_CALLBACK).check_secrets() == []
     with pytest.raises(SystemExit) as refused:
         create_app(make(mode="production"))
     assert "CENTRALINO_SECRET_KEY" in str(refused.value)
