@@ -53,6 +53,7 @@ def test_cli_check_config_fails_loudly_in_production(tmp_path):
                             capture_output=True, text=True, check=False)
     assert result.returncode == 1 and "CENTRALINO_SECRET_KEY" in result.stderr
     ok = subprocess.run([sys.executable, "-m", "centralino.cli", "check-config"],
-                        env={**env, "CENTRALINO_SECRET_KEY": STRONG_KEY, "CENTRALINO_API_TOKEN": STRONG_TOKEN},
+                        env={**env, "CENTRALINO_SECRET_KEY": STRONG_KEY, "CENTRALINO_API_TOKEN": STRONG_TOKEN,
+                             "CENTRALINO_CALLBACK_SECRET": STRONG_CALLBACK},
                         cwd=tmp_path, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
