@@ -61,7 +61,7 @@ class Candidate:
     contact_id: int
     recipient_kind: str
     recipient: str
-    fields: dict[str, Any]  # display_name, language, phone, attributes (what parameters draw on)
+    fields: dict[str, Any]  # display_name, profile_name, language, phone, attributes (what parameters draw on)
     columns: dict[str, str] = field(default_factory=dict)  # a CSV row's parameter columns
 
 
@@ -79,7 +79,7 @@ class Rejected:
 def segment_candidates(conn: Connection, segment: Segment) -> list[Candidate]:
     """Live contacts of the segment with an address to send to (one query; attributes compared as text)."""
     ct, ci = contacts.c, contact_identities.c
-    stmt = (select(ct.id, ct.display_name, ct.language, ct.attributes, ci.kind, ci.value)
+    stmt = (select(ct.id, ct.display_name, ct.profile_name, ct.language, ct.attributes, ci.kind, ci.value)
             .join(contact_identities, ci.contact_id == ct.id)
             .where(ct.merged_into_id.is_(None), ci.kind.in_(ADDRESS_KINDS)))
     for tag in segment.tags:
@@ -94,7 +94,8 @@ def segment_candidates(conn: Connection, segment: Segment) -> list[Candidate]:
             continue
         phone = f"+{row.value}" if row.kind == IdentityKind.WHATSAPP.value else None
         best[int(row.id)] = Candidate(int(row.id), row.kind, row.value, {
-            "display_name": row.display_name, "language": row.language, "phone": phone,
+            "display_name": row.display_name, "profile_name": row.profile_name, "language": row.language,
+            "phone": phone,
             "attributes": row.attributes or {}})
     return list(best.values())
 
@@ -171,9 +172,11 @@ def csv_candidates(conn: Connection, rows: Sequence[tuple[int, str, dict[str, st
     fields: dict[int, dict[str, Any]] = {}
     ct = contacts.c
     for part in bulk.chunks(ids):
-        for row in conn.execute(select(ct.id, ct.display_name, ct.language, ct.attributes, ct.merged_into_id)
+        for row in conn.execute(select(ct.id, ct.display_name, ct.profile_name, ct.language, ct.attributes,
+                                       ct.merged_into_id)
                                 .where(ct.id.in_(list(part)))):
-            fields[int(row.id)] = {"display_name": row.display_name, "language": row.language,
+            fields[int(row.id)] = {"display_name": row.display_name, "profile_name": row.profile_name,
+                                   "language": row.language,
                                    "attributes": row.attributes or {}, "merged_into_id": row.merged_into_id}
     del ci
     out: list[Candidate] = []

@@ -26,8 +26,6 @@ from centralino.domain import template_text
 from centralino.domain.campaigns import CampaignStatus, RecipientState, recipient_state_for, tier_room
 from centralino.domain.consent import Decision, purpose_of_category
 from centralino.domain.enums import DeliveryStatus, Direction
-from centralino.domain.outbound import TemplateMessage
-from centralino.domain.outbound_codec import to_dict
 from centralino.domain.sending import OPEN_STATES, OutboxKind, OutboxState
 from centralino.events.bus import Event, EventBus
 from centralino.storage import campaign_queue as queue_repo
@@ -60,54 +58,6 @@ def template_variables(components: Sequence[Mapping[str, Any]]) -> list[str]:
     body = template_text.find(components, "BODY") or {}
     names += template_text.variables(str(body.get("text") or ""))
     return template_text.distinct([n.strip() for n in names])
-
-
-def _parameter(name: str, value: str) -> dict[str, Any]:
-    if name.isdigit():
-        return {"type": "text", "text": value}
-    return {"type": "text", "parameter_name": name, "text": value}
-
-
-def _fill(text: str, values: Mapping[str, str]) -> str:
-    return template_text.VARIABLE.sub(lambda m: values.get(m.group(1).strip(), m.group(0)), text)
-
-
-class Renderer:
-    """Meta's send components and the preview the customer will see, from one recipient's frozen values.
-    The template is read once (a feed batch renders hundreds of recipients with it). Pure and
-    deterministic: the same snapshot and values give the same message however often it runs."""
-
-    def __init__(self, category: str, components: Sequence[Mapping[str, Any]]) -> None:
-        header = template_text.find(components, "HEADER")
-        self.header = str(header.get("text") or "") if header is not None and \
-            str(header.get("format") or "TEXT").upper() == "TEXT" else None
-        self.header_names = _names(self.header or "")
-        self.body = template_text.body_text(category, components)
-        self.body_names = _names(self.body)
-        self.footer = template_text.footer_text(category, components)
-
-    def __call__(self, values: Mapping[str, str]) -> tuple[tuple[dict[str, Any], ...], str]:
-        send: list[dict[str, Any]] = []
-        preview: list[str] = []
-        if self.header is not None:
-            if self.header_names:
-                send.append({"type": "header", "parameters": [_parameter(n, values[n]) for n in self.header_names]})
-            preview.append(_fill(self.header, values))
-        if self.body_names:
-            send.append({"type": "body", "parameters": [_parameter(n, values[n]) for n in self.body_names]})
-        preview.append(_fill(self.body, values))
-        if self.footer:
-            preview.append(self.footer)
-        return tuple(send), "\n".join(p for p in preview if p)
-
-
-def _names(text: str) -> list[str]:
-    return template_text.distinct([n.strip() for n in template_text.variables(text)])
-
-
-def render(category: str, components: Sequence[Mapping[str, Any]],
-           values: Mapping[str, str]) -> tuple[tuple[dict[str, Any], ...], str]:
-    return Renderer(category, components)(values)
 
 
 # --- consent --------------------------------------------------------------------------------------------------
@@ -179,17 +129,12 @@ class CampaignFeeder:
         channel_id = int(campaign["channel_id"])
         conv = queue_repo.conversations_for(conn, channel_id, [int(x.contact_id) for x in rows], now)
         origin = f"campaign:{campaign['id']}"
-        render_one = Renderer(campaign["template_category"], campaign["template_components"] or [])
-        contents = []
-        for x in rows:
-            send, preview = render_one(x.params)
-            contents.append(TemplateMessage(campaign["template_name"], campaign["template_language"],
-                                            campaign["template_category"], send, preview,
-                                            int(campaign["template_id"])))
+        # each recipient's message was rendered and frozen at planning (app/campaign_render.py): stored as is
+        contents: list[dict[str, Any]] = [x.params for x in rows]
         message_ids = queue_repo.insert_messages(conn, [{
             "conversation_id": conv[int(x.contact_id)], "channel_id": channel_id, "contact_id": x.contact_id,
             "direction": Direction.OUTBOUND.value, "type": "template", "raw_type": "template",
-            "text": content.preview, "content": to_dict(content), "status": DeliveryStatus.QUEUED.value,
+            "text": content["template"].get("preview"), "content": content, "status": DeliveryStatus.QUEUED.value,
             "forwarded": False, "frequently_forwarded": False, "sent_at": now, "created_at": now,
             "origin": origin, "queued_at": now} for x, content in zip(rows, contents, strict=True)])
         step = timedelta(seconds=1.0 / rate)

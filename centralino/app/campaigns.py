@@ -25,7 +25,8 @@ from centralino.app.campaign_audience import (
     parse_csv,
     segment_candidates,
 )
-from centralino.app.campaign_feed import CampaignFeeder, consent_decisions, template_variables, wire
+from centralino.app.campaign_feed import CampaignFeeder, consent_decisions, wire
+from centralino.app.campaign_render import CampaignRenderer, check_definition
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.consent import ConsentService
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
@@ -35,11 +36,8 @@ from centralino.domain.campaigns import (
     FUNNEL,
     ON_TIER_LIMIT,
     CampaignStatus,
-    ParameterSource,
     RecipientState,
     check_transition,
-    parse_parameters,
-    resolve_parameters,
     tier_limit,
 )
 from centralino.domain.consent import Action
@@ -47,7 +45,6 @@ from centralino.errors import Conflict, Forbidden, InvalidInput, NotFound
 from centralino.events.bus import EventBus
 from centralino.storage import campaigns as repo
 from centralino.storage import templates as template_repo
-from centralino.storage.campaign_plan import plan_segment
 
 RATE_WINDOW = timedelta(seconds=10)  # the progress's "current rate" is measured over this much
 
@@ -103,7 +100,7 @@ class CampaignService:
         check_may_run_campaigns(principal)
         good, rejected = parse_csv(data)
         with unit_of_work(self.engine, self.bus) as uow:
-            values = self._check_definition(uow, body)
+            values = self._check_definition(uow, body, from_csv=True)
             values["audience"] = {"kind": "csv", "filename": filename, "rows": len(good) + len(rejected)}
             campaign_id = repo.insert_campaign(uow.conn, {**values, "created_by": principal.user_id})
             now = self.clock()
@@ -123,14 +120,11 @@ class CampaignService:
                 raise Conflict("a CSV campaign is planned when the file is uploaded; upload it again for a new plan",
                                code="campaign.csv_planned")
             segment = Segment.parse(campaign["audience"])
-            if uow.conn.dialect.name == "postgresql" and segment.consent == "any":
-                self._plan_in_sql(uow, campaign, segment, self.clock())  # 100,000 recipients in one statement
-            else:
-                self._plan_segment(uow, campaign, segment)
+            self._plan_segment(uow, campaign, segment)
         return self.get(campaign_id)
 
     def _plan_segment(self, uow: UnitOfWork, campaign: Mapping[str, Any], segment: Segment) -> None:
-        """The portable path (SQLite, or a consent filter): the candidates through Python."""
+        """The segment's candidates (one query), the consent filter, then each recipient rendered."""
         candidates = segment_candidates(uow.conn, segment)
         rejected: list[Rejected] = []
         if segment.consent != "any" and candidates:
@@ -149,29 +143,13 @@ class CampaignService:
             candidates = keep
         self._plan(uow, campaign, candidates, rejected, self.clock(), None)
 
-    def _plan_inputs(self, conn: Connection, campaign: Mapping[str, Any]
-                     ) -> tuple[list[dict[str, Any]], dict[str, ParameterSource], list[str]]:
-        """The template's definition, the parameter sources and the variables to fill; raises if one has none."""
+    def _renderer(self, conn: Connection, campaign: Mapping[str, Any]) -> tuple[list[Any], CampaignRenderer]:
+        """The template's definition (snapshot) and the campaign's renderer over the template's languages."""
         template = template_repo.get(conn, int(campaign["template_id"]))
         if template is None:
             raise NotFound("the campaign's template no longer exists", field="template_id")
-        components = template["components"]
-        sources = parse_parameters(campaign["parameters"])
-        needed = template_variables(components)
-        from_csv = campaign["audience"].get("kind") == "csv"
-        missing = [n for n in needed if n not in sources and not from_csv]
-        if missing:
-            raise InvalidInput(f"say where {', '.join('{{' + n + '}}' for n in missing)} come from",
-                               field="parameters", code="campaign.parameters_missing", status=422)
-        return components, sources, needed
-
-    def _plan_in_sql(self, uow: UnitOfWork, campaign: Mapping[str, Any], segment: Segment, now: datetime) -> None:
-        components, sources, needed = self._plan_inputs(uow.conn, campaign)
-        repo.delete_recipients(uow.conn, int(campaign["id"]))
-        planned, left_out, sample = plan_segment(uow.conn, int(campaign["id"]), int(campaign["channel_id"]),
-                                                 segment.tags, segment.attributes, sources, needed, now,
-                                                 MAX_REPORTED)
-        self._planned(uow, campaign, components, planned, left_out, sample, now)
+        languages = template_repo.languages_of(conn, str(template["account_id"]), str(template["name"]))
+        return template["components"], CampaignRenderer(campaign, languages)
 
     def _planned(self, uow: UnitOfWork, campaign: Mapping[str, Any], components: list[dict[str, Any]], planned: int,
                  rejected: int, rejected_rows: list[dict[str, Any]], now: datetime) -> None:
@@ -183,28 +161,29 @@ class CampaignService:
 
     def _plan(self, uow: UnitOfWork, campaign: Mapping[str, Any], candidates: list[Candidate],
               rejected: list[Rejected], now: datetime, lines: list[int] | None) -> None:
+        """Each recipient's message rendered and frozen (one render per recipient, the template parsed once
+        per language); a recipient whose own data cannot fill it is rejected with the reason."""
         conn = uow.conn
-        components, sources, needed = self._plan_inputs(conn, campaign)
+        components, renderer = self._renderer(conn, campaign)
         rows: list[tuple[Any, ...]] = []
-        channel_id = int(campaign["channel_id"])
+        campaign_id, channel_id = int(campaign["id"]), int(campaign["channel_id"])
+        planned = RecipientState.PLANNED.value
         for i, x in enumerate(candidates):
-            values = resolve_parameters({n: s for n, s in sources.items() if n not in x.columns}, x.fields)
-            if isinstance(values, dict):
-                values.update({n: v for n, v in x.columns.items() if n in needed})
-                gap = next((n for n in needed if not values.get(n)), None)
-                if gap is not None:
-                    values = f"no value for {{{{{gap}}}}}"
-            if isinstance(values, str):
-                rejected.append(Rejected(lines[i] if lines else None, x.contact_id, x.fields.get("phone"), values))
+            try:
+                content = renderer.render(x.fields, x.contact_id, x.columns)
+            except InvalidInput as exc:
+                rejected.append(Rejected(lines[i] if lines else None, x.contact_id, x.fields.get("phone"),
+                                         exc.message))
                 continue
-            rows.append((int(campaign["id"]), x.contact_id, channel_id, x.recipient_kind, x.recipient,
-                         {n: values[n] for n in needed}, RecipientState.PLANNED.value, 0, now))
-        repo.delete_recipients(conn, int(campaign["id"]))
+            rows.append((campaign_id, x.contact_id, channel_id, x.recipient_kind, x.recipient, content, planned, 0,
+                         now))
+        repo.delete_recipients(conn, campaign_id)
         repo.insert_recipients(conn, rows)
         self._planned(uow, campaign, components, len(rows), len(rejected),
                       [r.as_dict() for r in rejected[:MAX_REPORTED]], now)
 
-    def _check_definition(self, uow: UnitOfWork, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _check_definition(self, uow: UnitOfWork, body: Mapping[str, Any], *,
+                          from_csv: bool = False) -> dict[str, Any]:
         name = str(body.get("name") or "").strip()
         if not name or len(name) > 200:
             raise InvalidInput("give the campaign a name (up to 200 characters)", field="name",
@@ -228,7 +207,7 @@ class CampaignService:
         if on_limit not in ON_TIER_LIMIT:
             raise InvalidInput("on_tier_limit is wait or skip", field="on_tier_limit", code="campaign.bad_tier",
                                status=422)
-        parse_parameters(body.get("parameters"))
+        check_definition(template, body.get("parameters"), from_csv=from_csv)
         now = self.clock()
         return {"name": name, "channel_id": channel.id, "template_id": int(template["id"]),
                 "template_name": template["name"], "template_language": template["language"],

@@ -12,6 +12,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from centralino.domain.campaigns import MOVES_FROM, RecipientState
+from centralino.domain.enums import Direction
 from centralino.storage.tables import messages
 from centralino.storage.tables_campaigns import campaign_recipients, campaigns
 
@@ -106,9 +107,12 @@ def mark_skipped(conn: Connection, skipped: list[dict[str, Any]], state: Recipie
 
 
 def tier_used(conn: Connection, channel_id: int, since: datetime) -> int:
-    """Business-initiated recipients of this channel queued since `since` (the rolling 24 h)."""
-    return int(conn.execute(select(func.count()).select_from(campaign_recipients).where(
-        r.channel_id == channel_id, r.queued_at >= since)).scalar_one())
+    """Distinct customers sent a business-initiated (template) message on this channel since `since` — by
+    campaigns, notifications and agents alike, as Meta counts its daily limit (ix_messages_templates_out)."""
+    m = messages.c
+    return int(conn.execute(select(func.count(func.distinct(m.contact_id))).where(
+        m.channel_id == channel_id, m.type == "template", m.direction == Direction.OUTBOUND.value,
+        m.created_at >= since)).scalar_one())
 
 
 def count_in(conn: Connection, campaign_id: int, state: RecipientState) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
-from centralino.storage.tables import metadata
+from centralino.storage.tables import messages, metadata
 from centralino.storage.types import Id, Json, UTCDateTime
 
 campaigns = Table(
@@ -61,7 +61,7 @@ campaign_recipients = Table(
     Column("channel_id", Id, nullable=False),
     Column("recipient_kind", String(32), nullable=False),  # an identity kind: whatsapp | whatsapp_bsuid
     Column("recipient", String(300), nullable=False),
-    Column("params", Json, nullable=False),  # the template variables' values, frozen at planning
+    Column("params", Json, nullable=False),  # the rendered message (stored content), frozen at planning
     # planned | queued | sent | delivered | read | replied | failed | skipped_consent | skipped_tier | cancelled
     Column("state", String(16), nullable=False),
     Column("message_id", Id, unique=True),  # the message of the current attempt
@@ -80,3 +80,8 @@ campaign_recipients = Table(
     Index("ix_campaign_recipients_contact", "contact_id", "channel_id"),  # a reply marks "replied"
     Index("ix_campaign_recipients_tier", "channel_id", "queued_at"),  # the rolling 24 h per channel
 )
+
+# The daily messaging tier counts every business-initiated template message of a channel in the rolling
+# 24 h (campaigns, notifications, agents' sends): one range scan on this index per feed batch.
+Index("ix_messages_templates_out", messages.c.channel_id, messages.c.type, messages.c.direction,
+      messages.c.created_at)

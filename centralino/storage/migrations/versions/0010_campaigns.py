@@ -86,9 +86,11 @@ def upgrade() -> None:
     op.create_index('ix_campaign_recipients_feed', 'campaign_recipients', ['campaign_id', 'state', 'id'])
     op.create_index('ix_campaign_recipients_contact', 'campaign_recipients', ['contact_id', 'channel_id'])
     op.create_index('ix_campaign_recipients_tier', 'campaign_recipients', ['channel_id', 'queued_at'])
+    op.create_index('ix_messages_templates_out', 'messages', ['channel_id', 'type', 'direction', 'created_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_messages_templates_out', table_name='messages')
     op.drop_index('ix_campaign_recipients_tier', table_name='campaign_recipients')
     op.drop_index('ix_campaign_recipients_contact', table_name='campaign_recipients')
     op.drop_index('ix_campaign_recipients_feed', table_name='campaign_recipients')
