@@ -52,7 +52,7 @@ class RoutingService:
     def install(self) -> None:
         """Subscribe the in-transaction listeners (once per bus)."""
         assert self.bus is not None
-        self.bus.subscribe_in_transaction("message.received", self._on_received)
+        self.bus.subscribe_in_transaction_batch("message.received", self._on_received)
         self.bus.subscribe_in_transaction("conversation.status_changed", self._on_status)
         self.bus.subscribe_in_transaction("conversation.assigned", self._on_assigned)
         self.bus.subscribe_in_transaction("message.queued", self._on_queued)
@@ -60,16 +60,26 @@ class RoutingService:
 
     # -- entering a queue ------------------------------------------------------------------------------
 
-    def _on_received(self, uow: UnitOfWork, event: Event) -> None:
+    def _on_received(self, uow: UnitOfWork, events: list[Event]) -> None:
         # A new conversation (conversation.opened) is queued here, on its first message in the same
         # transaction, so keyword rules see the text; one opened by an outbound notification waits for the
-        # customer to write. The hot path: most messages belong to an owned conversation; this is the one
-        # lookup they cost.
-        owner = repo.ownership(uow.conn, int(event.payload["conversation_id"]))
-        if owner is None or owner.assignee_user_id is not None or owner.item_id is not None:
+        # customer to write. The inbound hot path: once per transaction, one query for the whole batch's
+        # conversations; most are owned already and cost nothing more.
+        first: dict[int, Event] = {}
+        for event in events:
+            first.setdefault(int(event.payload["conversation_id"]), event)
+        owners = repo.ownership_many(uow.conn, list(first))
+        waiting = [cid for cid in first if (o := owners.get(cid)) is not None
+                   and o.assignee_user_id is None and o.item_id is None]
+        if not waiting:
             return
-        self.enqueue(uow, int(event.payload["conversation_id"]), message_id=int(event.payload["message_id"]),
-                     intent=event.payload.get("intent"))
+        rules = repo.active_rules(uow.conn)
+        if not rules:
+            return
+        for conversation_id in waiting:
+            payload = first[conversation_id].payload
+            self.enqueue(uow, conversation_id, message_id=int(payload["message_id"]), intent=payload.get("intent"),
+                         rules=rules)
 
     def _on_status(self, uow: UnitOfWork, event: Event) -> None:
         p = event.payload
@@ -81,12 +91,14 @@ class RoutingService:
             self.enqueue(uow, conversation_id, reopened=True, latest_text=True)
 
     def enqueue(self, uow: UnitOfWork, conversation_id: int, *, message_id: int | None = None,
-                intent: str | None = None, reopened: bool = False, latest_text: bool = False) -> int | None:
-        """Put the conversation in the queue its rules pick (none matches: it stays unrouted); the item id."""
+                intent: str | None = None, reopened: bool = False, latest_text: bool = False,
+                rules: list[Any] | None = None) -> int | None:
+        """Put the conversation in the queue its rules pick (none matches: it stays unrouted); the item id.
+        `rules`: the active rules when the caller read them already."""
         conn = uow.conn
         if repo.live_item(conn, conversation_id) is not None:
             return None
-        rules = repo.active_rules(conn)
+        rules = rules if rules is not None else repo.active_rules(conn)
         if not rules:
             return None
         row = repo.facts_row(conn, conversation_id)

@@ -28,12 +28,28 @@ class UnitOfWork:
             for listener in self.bus.transaction_listeners(event_type):
                 listener(self, event)
 
+    def run_batch_listeners(self) -> None:
+        """Hand each batch listener the events of its type emitted so far, until none are new (a listener's
+        own events get their turn too). Called just before the commit."""
+        if self.bus is None or not self.bus.has_batch_listeners:
+            return
+        done = 0
+        while done < len(self.pending):
+            fresh, done = self.pending[done:], len(self.pending)
+            by_type: dict[str, list[Event]] = {}
+            for event in fresh:
+                by_type.setdefault(event.type, []).append(event)
+            for event_type, events in by_type.items():
+                for listener in self.bus.batch_listeners(event_type):
+                    listener(self, events)
+
 
 @contextmanager
 def unit_of_work(engine: Engine, bus: EventBus | None) -> Iterator[UnitOfWork]:
     with engine.begin() as conn:
         uow = UnitOfWork(conn, bus)
         yield uow
+        uow.run_batch_listeners()
         if uow.pending:
             conn.execute(
                 insert(events_table),

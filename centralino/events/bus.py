@@ -21,6 +21,9 @@ Listener = Callable[["Event"], None]
 # template's new status, a campaign recipient's tick) is never lost to a crash between commit and
 # listener. It may emit further events on the unit of work.
 TransactionListener = Callable[[Any, "Event"], None]
+# The same, once per transaction with every event of its type emitted in it (oldest first), just before the
+# commit: for listeners on the inbound hot path, where one query per batch beats one per message.
+BatchListener = Callable[[Any, list["Event"]], None]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class EventBus:
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._in_transaction: dict[str, list[TransactionListener]] = defaultdict(list)
+        self._batch: dict[str, list[BatchListener]] = defaultdict(list)
 
     def subscribe_in_transaction(self, event_type: str, listener: TransactionListener) -> None:
         """Run `listener(uow, event)` inside the emitting transaction, before it commits. Unlike
@@ -46,6 +50,19 @@ class EventBus:
 
     def transaction_listeners(self, event_type: str) -> list[TransactionListener]:
         return self._in_transaction.get(event_type, [])
+
+    def subscribe_in_transaction_batch(self, event_type: str, listener: BatchListener) -> None:
+        """Run `listener(uow, events)` once per transaction, before it commits, with all the events of this
+        type it emitted (in order). Same guarantees as subscribe_in_transaction; events the listener emits
+        get their own listeners too."""
+        self._batch[event_type].append(listener)
+
+    def batch_listeners(self, event_type: str) -> list[BatchListener]:
+        return self._batch.get(event_type, [])
+
+    @property
+    def has_batch_listeners(self) -> bool:
+        return any(self._batch.values())
 
     def subscribe(self, event_type: str, listener: Listener) -> None:
         self._listeners[event_type].append(listener)

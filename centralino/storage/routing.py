@@ -32,12 +32,16 @@ LIVE = ("waiting", "offered", "assigned")
 ri = routing_items.c
 
 
-def ownership(conn: Connection, conversation_id: int) -> Any:
-    """(assignee_user_id, status, item_id): one indexed lookup (primary key + unique open_conversation_id)."""
-    stmt = (select(conversations.c.assignee_user_id, conversations.c.status, ri.id.label("item_id"))
+def ownership_many(conn: Connection, conversation_ids: list[int]) -> dict[int, Any]:
+    """Who owns each conversation, in one query (primary key + unique open_conversation_id): conversation id →
+    (assignee_user_id, status, item_id)."""
+    if not conversation_ids:
+        return {}
+    stmt = (select(conversations.c.id, conversations.c.assignee_user_id, conversations.c.status,
+                   ri.id.label("item_id"))
             .select_from(conversations.outerjoin(routing_items, ri.open_conversation_id == conversations.c.id))
-            .where(conversations.c.id == conversation_id))
-    return conn.execute(stmt).first()
+            .where(conversations.c.id.in_(conversation_ids)))
+    return {int(row.id): row for row in conn.execute(stmt)}
 
 
 def live_item(conn: Connection, conversation_id: int, *, lock: bool = False) -> Any:

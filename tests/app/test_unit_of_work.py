@@ -41,3 +41,33 @@ def test_a_failing_in_transaction_listener_rolls_the_cause_back(services, record
     assert _count(services, "test.side") == 0
     assert _count(services, "test.cause") == 0
     assert recorder.types() == []
+
+
+def test_a_batch_listener_runs_once_before_commit_with_every_event_of_its_type(services, recorder):
+    batches = []
+
+    def listener(uow, events):
+        batches.append([e.payload["n"] for e in events])
+        if events[0].payload["n"] == 1:
+            uow.emit("test.cause", n=99)  # its own events get their turn too
+
+    services.bus.subscribe_in_transaction_batch("test.cause", listener)
+    with unit_of_work(services.engine, services.bus) as uow:
+        uow.emit("test.cause", n=1)
+        uow.emit("test.other", n=2)
+        uow.emit("test.cause", n=3)
+        assert batches == []  # not at emit time
+    assert batches == [[1, 3], [99]]
+    assert recorder.types() == ["test.cause", "test.other", "test.cause", "test.cause"]
+    assert _count(services, "test.cause") == 3
+
+
+def test_a_failing_batch_listener_rolls_the_cause_back(services, recorder):
+    def listener(uow, events):
+        raise RuntimeError("boom")
+
+    services.bus.subscribe_in_transaction_batch("test.cause", listener)
+    with pytest.raises(RuntimeError), unit_of_work(services.engine, services.bus) as uow:
+        uow.emit("test.cause", n=1)
+    assert _count(services, "test.cause") == 0
+    assert recorder.types() == []
