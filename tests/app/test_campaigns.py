@@ -10,10 +10,13 @@ import pytest
 from sqlalchemy import select, update
 
 from centralino.domain.campaigns import TIERS
+from centralino.domain.outbound import TemplateMessage
 from centralino.errors import Conflict, Forbidden, InvalidInput
 from centralino.events.bus import Recorder
 from centralino.services import Services
+from centralino.storage import templates as template_repo
 from centralino.storage.tables import contacts, messages, outbox
+from centralino.storage.tables_campaigns import campaigns
 from tests.campaign_helpers import (
     AGENT,
     SUPERVISOR,
@@ -24,7 +27,7 @@ from tests.campaign_helpers import (
     recipients,
     states,
 )
-from tests.factories import whatsapp_channel
+from tests.factories import WABA, whatsapp_channel
 from tests.helpers import count, store
 from tests.outbound_helpers import customer_wrote, status_delivery
 
@@ -263,3 +266,137 @@ def test_statuses_and_replies_reach_the_funnel_and_retry_sends_failed_again(serv
     assert progress["counts"]["replied"] == 1 and progress["total"] == 3
     lines = "".join(campaigns.funnel_csv(campaign_id)).splitlines()
     assert lines[0].startswith("recipient_id,contact_id,recipient,state") and len(lines) == 4
+
+
+# --- everything a template send supports, per recipient -------------------------------------------------------
+
+RICH = [{"type": "HEADER", "format": "DOCUMENT"},
+        {"type": "BODY", "text": "Ciao {{1}}, hai un credito di {{2}} (livello {{3}})."},
+        {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Apri", "url": "https://shop.example.com/o/{{1}}"},
+                                        {"type": "QUICK_REPLY", "text": "Non mi interessa"},
+                                        {"type": "COPY_CODE", "example": "SAVE10"}]}]
+RICH_PARAMS = {
+    "header": {"link": "https://cdn.example.com/buono.pdf", "filename": "buono.pdf"},
+    "body": [{"from": "contact.name"},
+             {"type": "currency", "currency": {"fallback_value": "10 €", "code": "EUR", "amount_1000": 10000}},
+             {"from": "contact.attributes.tier"}],
+    "buttons": [{"index": 0, "value": {"from": "contact.attributes.order"}}, {"index": 1, "value": "NO-PROMO"},
+                {"index": 2, "value": "SAVE10"}]}
+
+
+def _rich_template(services: Services, language: str, body: str | None = None) -> int:
+    now = _now()
+    components = [dict(c) for c in RICH]
+    if body is not None:
+        components[1] = {"type": "BODY", "text": body}
+    with services.engine.begin() as conn:
+        return template_repo.insert_template(conn, {
+            "account_id": WABA, "name": "buono", "language": language, "category": "utility",
+            "parameter_format": "positional", "components": components, "status": "approved", "created_at": now,
+            "updated_at": now})
+
+
+def test_campaign_sends_media_buttons_currency_and_mappings_in_each_recipients_language(services: Services) -> None:
+    channel_id = whatsapp_channel(services)
+    template_id = _rich_template(services, "it")
+    english_id = _rich_template(services, "en", "Hi {{1}}, you have {{2}} of credit (level {{3}}).")
+    ids = contacts_with(services, 4, tags=("vip",), attributes={"tier": "gold", "order": "A-1"})
+    with services.engine.begin() as conn:
+        conn.execute(update(contacts).where(contacts.c.id == ids[1]).values(language="en_GB"))
+        conn.execute(update(contacts).where(contacts.c.id == ids[2]).values(language="de"))  # no German: Italian
+        conn.execute(update(contacts).where(contacts.c.id == ids[3]).values(attributes={"order": "A-3"}))
+    campaign_id = _campaign(services, channel_id, template_id, parameters=RICH_PARAMS)
+    assert services.campaigns is not None
+    planned = services.campaigns.do_plan(SUPERVISOR, campaign_id)
+    # a recipient without the mapped attribute is left out with the reason; the campaign is planned
+    assert planned["recipients_total"] == 3 and planned["rejected_total"] == 1
+    left_out = planned["plan_report"]["rejected_rows"][0]
+    assert left_out["contact_id"] == ids[3] and "parameters.body[2]" in left_out["reason"]
+    services.campaigns.do_start(SUPERVISOR, campaign_id)
+    _feed_all(services, campaign_id)
+    rows = {r["contact_id"]: r for r in recipients(services, campaign_id)}
+    assert {r["state"] for r in rows.values()} == {"queued"}
+    with services.engine.connect() as conn:
+        sent = {int(m["contact_id"]): m for m in conn.execute(select(messages).where(
+            messages.c.id.in_([r["message_id"] for r in rows.values()]))).mappings()}
+    first = sent[ids[0]]["content"]["template"]
+    assert first["language"] == "it" and first["template_id"] == template_id
+    assert first["components"] == [
+        {"type": "header", "parameters": [{"type": "document", "document": {
+            "link": "https://cdn.example.com/buono.pdf", "filename": "buono.pdf"}}]},
+        {"type": "body", "parameters": [
+            {"type": "text", "text": "Cliente 0"},
+            {"type": "currency", "currency": {"fallback_value": "10 €", "code": "EUR", "amount_1000": 10000}},
+            {"type": "text", "text": "gold"}]},
+        {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "A-1"}]},
+        {"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": [
+            {"type": "payload", "payload": "NO-PROMO"}]},
+        {"type": "button", "sub_type": "copy_code", "index": "2", "parameters": [
+            {"type": "coupon_code", "coupon_code": "SAVE10"}]}]
+    assert sent[ids[0]]["text"].startswith("[Document: buono.pdf]\nCiao Cliente 0, hai un credito di 10 €")
+    english = sent[ids[1]]["content"]["template"]
+    assert english["language"] == "en" and english["template_id"] == english_id
+    assert "Hi Cliente 1, you have 10 € of credit (level gold)." in sent[ids[1]]["text"]
+    assert sent[ids[2]]["content"]["template"]["language"] == "it"
+
+
+def test_csv_columns_and_a_location_header_fill_a_campaign(services: Services) -> None:
+    channel_id = whatsapp_channel(services)
+    now = _now()
+    with services.engine.begin() as conn:
+        template_id = template_repo.insert_template(conn, {
+            "account_id": WABA, "name": "ritiro", "language": "it", "category": "utility",
+            "parameter_format": "positional", "components": [
+                {"type": "HEADER", "format": "LOCATION"},
+                {"type": "BODY", "text": "Ciao {{1}}, il tuo ordine {{2}} ti aspetta."}],
+            "status": "approved", "created_at": now, "updated_at": now})
+    parameters = {"header": {"latitude": 45.46, "longitude": 9.19, "name": "Negozio Duomo"},
+                  "body": [{"from": "payload.nome"}, {"from": "payload.ordine"}]}
+    assert services.campaigns is not None
+    made = services.campaigns.do_create_from_csv(SUPERVISOR, {
+        "name": "Ritiri", "channel_id": channel_id, "template_id": template_id, "parameters": parameters},
+        b"phone,nome,ordine\n393471112233,Anna,R-1\n393471112244,Bruno,\n", "ritiri.csv")
+    assert made["recipients_total"] == 1 and made["plan_report"]["rejected"] == 1
+    assert made["plan_report"]["rejected_rows"][0]["row"] == 3
+    content = recipients(services, int(made["id"]))[0]["params"]["template"]
+    assert content["components"] == [
+        {"type": "header", "parameters": [{"type": "location", "location": {
+            "latitude": 45.46, "longitude": 9.19, "name": "Negozio Duomo"}}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "R-1"}]}]
+    assert content["preview"] == "[Location: Negozio Duomo]\nCiao Anna, il tuo ordine R-1 ti aspetta."
+
+
+@pytest.mark.parametrize(("parameters", "field", "code"), [
+    ({"body": ["a", "b"]}, "parameters.body", "template.parameter_count"),
+    ({"body": ["a", "b", "c"], "buttons": [{"index": 3, "value": "x"}]}, "parameters.buttons[0].index",
+     "template.button_not_found"),
+    ({"header": "x", "body": ["a", "b", "c"]}, "parameters.header", "template.header_unexpected"),
+    ({"body": [{"from": "case.id"}, "b", "c"]}, "parameters", "campaign.bad_parameter"),
+])
+def test_a_definition_that_cannot_fit_the_template_is_refused_at_creation(
+        services: Services, parameters: dict[str, Any], field: str, code: str) -> None:
+    channel_id = whatsapp_channel(services)
+    template_id = approved_template(services)
+    with pytest.raises(InvalidInput) as err:
+        _campaign(services, channel_id, template_id, parameters=parameters)
+    assert (err.value.field, err.value.code, err.value.status) == (field, code, 422)
+    assert count(services, campaigns) == 0
+
+
+def test_the_daily_tier_counts_every_template_message_of_the_channel(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(TIERS, "250", 3)
+    channel_id = whatsapp_channel(services)
+    template_id = approved_template(services)
+    contacts_with(services, 3, tags=("vip",), attributes={"city": "Milano"})
+    # a notification's and an API template send to another customer: one more customer for the tier
+    conversation_id = customer_wrote(services, "393479990000")
+    message = TemplateMessage("promo_primavera", "it", "utility", (), "Ciao", template_id)
+    services.outbound.do_send(conversation_id, message, origin="notification")
+    services.outbound.do_send(conversation_id, message, origin="api")
+    campaign_id = _campaign(services, channel_id, template_id, daily_tier="250", on_tier_limit="wait")
+    assert services.campaigns is not None
+    services.campaigns.do_plan(SUPERVISOR, campaign_id)
+    services.campaigns.do_start(SUPERVISOR, campaign_id)
+    _feed_all(services, campaign_id)
+    assert states(services, campaign_id) == {"queued": 2, "planned": 1}
