@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, func, select
 from centralino.app.consent import ConsentService
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain import template_text
-from centralino.domain.campaigns import CampaignStatus, RecipientState, recipient_state_for, tier_room
+from centralino.domain.campaigns import CampaignStatus, RecipientState, rank, recipient_state_for, tier_room
 from centralino.domain.consent import Decision, purpose_of_category
 from centralino.domain.enums import DeliveryStatus, Direction
 from centralino.domain.sending import OPEN_STATES, OutboxKind, OutboxState
@@ -178,26 +178,41 @@ def queued_depth(conn: Connection, channel_id: int) -> int:
 
 # --- ticks (in-transaction listeners) -------------------------------------------------------------------------
 
-def on_status_changed(uow: UnitOfWork, event: Event) -> None:
-    new = recipient_state_for(str(event.payload.get("status")))
-    if new is None or (new is RecipientState.SENT and event.payload.get("previous") == "accepted"):
-        return  # Meta's "sent" after our acceptance: the acceptance already moved the recipient to sent
-    message_id = int(event.payload["message_id"])
-    code, title = None, None
-    if new is RecipientState.FAILED:  # rare: one more lookup for the provider's reason
-        code = event.payload.get("error_code")
+def on_status_changed(uow: UnitOfWork, events: list[Event]) -> None:
+    """Recipients follow their messages' statuses: once per transaction, one UPDATE per new state (forward
+    moves in rank order, so a batch lands where one-by-one would), failures one by one with Meta's reason."""
+    moves: dict[RecipientState, list[int]] = {}
+    failures: list[Event] = []
+    for event in events:
+        new = recipient_state_for(str(event.payload.get("status")))
+        if new is None or (new is RecipientState.SENT and event.payload.get("previous") == "accepted"):
+            continue  # Meta's "sent" after our acceptance: the acceptance already moved the recipient to sent
+        if new is RecipientState.FAILED:
+            failures.append(event)
+        else:
+            moves.setdefault(new, []).append(int(event.payload["message_id"]))
+    at = events[-1].occurred_at
+    for new in sorted(moves, key=rank):
+        repo.apply_messages_state(uow.conn, moves[new], new, at)
+    for event in failures:  # rare: one more lookup for the provider's reason
+        message_id = int(event.payload["message_id"])
         title = uow.conn.execute(select(messages.c.error_title).where(messages.c.id == message_id)).scalar()
-    repo.apply_message_state(uow.conn, message_id, new, event.occurred_at, code, title)
+        repo.apply_message_state(uow.conn, message_id, RecipientState.FAILED, event.occurred_at,
+                                 event.payload.get("error_code"), title)
 
 
-def on_received(uow: UnitOfWork, event: Event) -> None:
-    p = event.payload
-    if p.get("contact_id") is None or p.get("channel_id") is None:
-        return
-    repo.mark_replied(uow.conn, int(p["contact_id"]), int(p["channel_id"]), event.occurred_at,
-                      event.occurred_at - REPLY_WINDOW)
+def on_received(uow: UnitOfWork, events: list[Event]) -> None:
+    """A customer who writes after a recent campaign message replied: one UPDATE per channel per transaction."""
+    by_channel: dict[int, set[int]] = {}
+    for event in events:
+        p = event.payload
+        if p.get("contact_id") is not None and p.get("channel_id") is not None:
+            by_channel.setdefault(int(p["channel_id"]), set()).add(int(p["contact_id"]))
+    at = events[-1].occurred_at
+    for channel_id, contact_ids in by_channel.items():
+        repo.mark_replied(uow.conn, sorted(contact_ids), channel_id, at, at - REPLY_WINDOW)
 
 
 def wire(bus: EventBus) -> None:
-    bus.subscribe_in_transaction("message.status_changed", on_status_changed)
-    bus.subscribe_in_transaction("message.received", on_received)
+    bus.subscribe_in_transaction_batch("message.status_changed", on_status_changed)
+    bus.subscribe_in_transaction_batch("message.received", on_received)

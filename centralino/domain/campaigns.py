@@ -69,6 +69,11 @@ TIERS: dict[str, int | None] = {"250": 250, "1k": 1_000, "10k": 10_000, "100k": 
 ON_TIER_LIMIT = ("wait", "skip")
 
 
+def rank(state: RecipientState) -> int:
+    """Forward order of a sent message's states (failed and the skips after them all)."""
+    return _RANK.get(state, len(_RANK))
+
+
 def recipient_state_for(delivery_status: str) -> RecipientState | None:
     """The state a message's new delivery status moves its recipient to (None: no move, e.g. queued)."""
     return _FROM_DELIVERY.get(delivery_status)

@@ -135,10 +135,20 @@ def apply_message_state(conn: Connection, message_id: int, new: RecipientState, 
     return moved.rowcount > 0
 
 
-def mark_replied(conn: Connection, contact_id: int, channel_id: int, at: datetime, since: datetime) -> int:
-    """The customer wrote after a campaign message reached them (recently): replied."""
+def apply_messages_state(conn: Connection, message_ids: list[int], new: RecipientState, at: datetime) -> int:
+    """apply_message_state for many messages moving to one (non-failed) state: how many recipients moved."""
+    values: dict[str, Any] = {"state": new.value}
+    if new in _TIME_COLUMN:
+        values[_TIME_COLUMN[new]] = at
     moved = conn.execute(update(campaign_recipients).where(
-        r.contact_id == contact_id, r.channel_id == channel_id,
+        r.message_id.in_(message_ids), r.state.in_([s.value for s in MOVES_FROM[new]])).values(**values))
+    return int(moved.rowcount)
+
+
+def mark_replied(conn: Connection, contact_ids: list[int], channel_id: int, at: datetime, since: datetime) -> int:
+    """These customers wrote after a campaign message reached them (recently): replied."""
+    moved = conn.execute(update(campaign_recipients).where(
+        r.contact_id.in_(contact_ids), r.channel_id == channel_id,
         r.state.in_([RecipientState.SENT.value, RecipientState.DELIVERED.value, RecipientState.READ.value]),
         r.queued_at >= since).values(state=RecipientState.REPLIED.value, replied_at=at))
     return int(moved.rowcount)
