@@ -19,6 +19,7 @@ from centralino.storage.tables import contacts, messages, outbox
 from centralino.storage.tables_campaigns import campaigns
 from tests.campaign_helpers import (
     AGENT,
+    BODY,
     SUPERVISOR,
     approved_template,
     contacts_with,
@@ -29,6 +30,7 @@ from tests.campaign_helpers import (
 )
 from tests.factories import WABA, whatsapp_channel
 from tests.helpers import count, store
+from tests.meta_simulator import MetaSide
 from tests.outbound_helpers import customer_wrote, status_delivery
 
 PARAMS = {"1": {"field": "display_name"}, "2": {"attribute": "city"}, "3": {"text": "PRIMAVERA"}}
@@ -400,3 +402,34 @@ def test_the_daily_tier_counts_every_template_message_of_the_channel(
     services.campaigns.do_start(SUPERVISOR, campaign_id)
     _feed_all(services, campaign_id)
     assert states(services, campaign_id) == {"queued": 2, "planned": 1}
+
+
+def test_an_opt_out_after_planning_is_skipped_and_never_reaches_meta(services: Services) -> None:
+    meta = MetaSide(services)
+    try:
+        definition = {"name": "promo_primavera", "language": "it", "category": "MARKETING",
+                      "components": [{"type": "BODY", "text": BODY,
+                                      "example": {"body_text": [["Giulia", "Milano", "X"]]}}]}
+        seeded = meta.control.post("/templates", json={**definition, "status": "APPROVED"})
+        assert seeded.status_code == 201, seeded.text
+        template_id = approved_template(services, category="marketing", body=BODY)
+        ids = contacts_with(services, 2, tags=("vip",), attributes={"city": "Milano"})
+        for contact_id in ids:
+            opt_in(services, contact_id)
+        campaigns = services.campaigns
+        assert campaigns is not None
+        campaign_id = _campaign(services, meta.channel_id, template_id)
+        assert campaigns.do_plan(SUPERVISOR, campaign_id)["recipients_total"] == 2
+        campaigns.do_start(SUPERVISOR, campaign_id)
+        opt_out(services, ids[1])  # after planning, before the batch is queued
+        _feed_all(services, campaign_id)
+        by_contact = {r["contact_id"]: r for r in recipients(services, campaign_id)}
+        assert by_contact[ids[0]]["state"] == "queued"
+        assert by_contact[ids[1]]["state"] == "skipped_consent" and "opted out" in by_contact[ids[1]]["error"]
+        assert by_contact[ids[1]]["message_id"] is None
+        assert count(services, messages, messages.c.contact_id == ids[1]) == 0
+        assert meta.run(meta.sender().drain()) == 1
+        at_meta = [r.wa_id for r in meta.sim.state.messages.values() if r.direction == "out"]
+        assert at_meta == [by_contact[ids[0]]["recipient"]]
+    finally:
+        meta.close()
