@@ -59,5 +59,11 @@ def test_csv_upload_and_errors(client: TestClient, services: Services) -> None:
     bad = client.post("/api/v1/campaigns", headers=AUTH, json={"name": "x", "channel_id": channel_id,
                                                                "template_id": template_id, "daily_tier": "5"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "daily_tier"
+    unfit = client.post("/api/v1/campaigns", headers=AUTH, json={
+        "name": "x", "channel_id": channel_id, "template_id": template_id, "audience": {"tags": ["vip"]},
+        "parameters": {"body": [{"from": "contact.name"}, "Roma"]}})  # the template has three variables
+    assert unfit.status_code == 422 and unfit.json()["error"]["field"] == "parameters.body"
+    assert unfit.json()["error"]["code"] == "template.parameter_count"
+    assert not [c for c in client.get("/api/v1/campaigns", headers=AUTH).json() if c["name"] == "x"]
     assert client.get("/api/v1/campaigns/999/progress", headers=AUTH).status_code == 404
     assert client.get("/api/v1/campaigns").status_code == 401
