@@ -67,24 +67,41 @@ class ServiceLevels:
         self.reports = Reports(outbound.engine, time_zone=report_time_zone)  # install_service_levels configures
 
     def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe_in_transaction("message.received", self.on_received)
+        # once per transaction (the inbound hot path), after routing's own batch listener has queued the
+        # batch's new conversations (services.py wires routing first)
+        bus.subscribe_in_transaction_batch("message.received", self.on_received)
         bus.subscribe_in_transaction("message.queued", self.on_queued)
         bus.subscribe_in_transaction("conversation.status_changed", self.on_status_changed)
         bus.subscribe_in_transaction("routing.item_enqueued", self.on_enqueued)
 
     # --- the customer writes -----------------------------------------------------------------------------
 
-    def on_received(self, uow: UnitOfWork, event: Event) -> None:
+    def on_received(self, uow: UnitOfWork, events: list[Event]) -> None:
         conn, now = uow.conn, self.clock()
-        conversation_id = int(event.payload["conversation_id"])
-        if self.csat is not None and self.csat.on_received(uow, event):
-            # the answer to a survey is not a new contact (routing may have opened one as it queued the
-            # reopened conversation a moment ago, in this transaction)
-            repo.drop_episode_started(conn, conversation_id, now)
+        customer: list[Event] = []
+        for event in events:
+            if self.csat is not None and self.csat.on_received(uow, event):
+                # the answer to a survey is not a new contact (routing may have opened one as it queued the
+                # reopened conversation a moment ago, in this transaction)
+                repo.drop_episode_started(conn, int(event.payload["conversation_id"]), now)
+            else:
+                customer.append(event)
+        if not customer:
             return
-        opened = self._open_episode(conn, conversation_id, int(event.payload["channel_id"]), now)
+        firsts: dict[int, Event] = {}
+        for event in customer:
+            firsts.setdefault(int(event.payload["conversation_id"]), event)
+        opened = repo.open_episodes(conn, [self._episode_row(cid, int(e.payload["channel_id"]), now)
+                                           for cid, e in firsts.items()])
         if not self._configured(conn):
             return  # no policy and no business hours anywhere: nothing more to look at
+        for event in customer:
+            conversation_id = int(event.payload["conversation_id"])
+            self._timers_for(uow, conversation_id, opened.pop(conversation_id, None), now)
+
+    def _timers_for(self, uow: UnitOfWork, conversation_id: int, opened: int | None, now: datetime) -> None:
+        """Out-of-hours and SLA timers for a customer's message in a queued conversation."""
+        conn = uow.conn
         item = repo.live_item(conn, conversation_id)
         if item is None:
             return  # not in a queue: no business hours, no SLA
@@ -131,9 +148,11 @@ class ServiceLevels:
             repo.update_episode(conn, int(episode["id"]), {"queue_id": int(event.payload["queue_id"])})
 
     def _open_episode(self, conn: Connection, conversation_id: int, channel_id: int, now: datetime) -> int | None:
-        return repo.open_episode(conn, {
-            "conversation_id": conversation_id, "open_conversation_id": conversation_id, "channel_id": channel_id,
-            "started_at": now, "local_hour": now.astimezone(self.report_zone).hour})
+        return repo.open_episode(conn, self._episode_row(conversation_id, channel_id, now))
+
+    def _episode_row(self, conversation_id: int, channel_id: int, now: datetime) -> dict[str, Any]:
+        return {"conversation_id": conversation_id, "open_conversation_id": conversation_id, "channel_id": channel_id,
+                "started_at": now, "local_hour": now.astimezone(self.report_zone).hour}
 
     def _configured(self, conn: Connection) -> bool:
         """Whether any SLA policy or queue calendar exists, asked at most every CONFIGURED_TTL_S per process

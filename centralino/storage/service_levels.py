@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.domain.business_hours import BusinessCalendar, calendar_from_dict
 from centralino.domain.sla import Policy, TimerKind, parse_escalation
+from centralino.storage import bulk
 from centralino.storage.tables_routing import routing_items
 from centralino.storage.tables_service_levels import (
     csat_surveys,
@@ -76,6 +77,14 @@ def open_episode(conn: Connection, values: dict[str, Any]) -> int | None:
     """Open a contact for the conversation unless one is open: the new id, or None when one was."""
     row = conn.execute(_OPEN_EPISODE[conn.dialect.name], values).first()
     return None if row is None else int(row[0])
+
+
+def open_episodes(conn: Connection, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """open_episode for many conversations in one statement: conversation id → the new contact's id, for
+    those that had none open."""
+    found = bulk.insert_ignore_many(conn, service_episodes, rows, ["open_conversation_id"],
+                                    ["id", "open_conversation_id"])
+    return {int(row.open_conversation_id): int(row.id) for row in found}
 
 
 def current_episode(conn: Connection, conversation_id: int) -> Any | None:
