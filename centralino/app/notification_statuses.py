@@ -1,21 +1,19 @@
 """A notification's status mirror and its callbacks, written in the transaction that changed the status.
 
 Status changes are the hottest path of the inbound pipeline (three or four per message sent), and almost
-none belong to a notification. So the in-transaction listener only collects them; just before that
-transaction commits (SQLAlchemy's `commit` event on its connection, still inside it), one query finds
-which of them are notifications' messages, then their mirrors are updated and their callbacks queued.
-A failure there fails the commit: the status and its callback are applied together or not at all (the
-webhook is retried), never one without the other.
+none belong to a notification. So this is a batch listener: once per transaction, just before it commits,
+one query finds which of its status changes are notifications' messages, then their mirrors are updated and
+their callbacks queued. A failure there fails the transaction: the status and its callback are applied
+together or not at all (the webhook is retried), never one without the other.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 
 from centralino.app.unit_of_work import UnitOfWork
 from centralino.domain.notifications import callback_payload
@@ -28,25 +26,10 @@ CHUNK = 500  # message ids per IN (...) query
 class StatusMirror:
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
-        self._pending: weakref.WeakKeyDictionary[Any, list[Event]] = weakref.WeakKeyDictionary()
 
-    def on_status(self, uow: UnitOfWork, ev: Event) -> None:
-        """message.status_changed, in its transaction: remember it; flushed once, before the commit."""
-        conn = uow.conn
-        transaction = conn.get_transaction()
-        if transaction is None:  # not in a transaction: nothing to defer to
-            self.apply(conn, [ev])
-            return
-        batch = self._pending.get(transaction)
-        if batch is None:
-            batch = self._pending[transaction] = []
-
-            def flush(committing: Connection) -> None:
-                if committing.get_transaction() is transaction:  # not a later transaction of this connection
-                    self.apply(committing, batch)
-
-            event.listen(conn, "commit", flush, once=True)
-        batch.append(ev)
+    def on_status(self, uow: UnitOfWork, events: list[Event]) -> None:
+        """message.status_changed, once per transaction (EventBus.subscribe_in_transaction_batch)."""
+        self.apply(uow.conn, events)
 
     def apply(self, conn: Connection, events: list[Event]) -> None:
         ids = sorted({int(e.payload["message_id"]) for e in events})

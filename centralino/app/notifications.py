@@ -113,7 +113,7 @@ class NotificationService:
         self.clock = clock
         bus.subscribe_in_transaction("message.queued", self._on_queued)
         # status mirror and callbacks, in the status's transaction (app/notification_statuses.py)
-        bus.subscribe_in_transaction("message.status_changed", StatusMirror(lambda: self.clock()).on_status)
+        bus.subscribe_in_transaction_batch("message.status_changed", StatusMirror(lambda: self.clock()).on_status)
 
     # --- sending ----------------------------------------------------------------------------------------------
 
