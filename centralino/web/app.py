@@ -36,6 +36,7 @@ from centralino.web.desk import quick_replies_api as desk_quick_replies
 from centralino.web.desk import quick_reply_pages as desk_quick_reply_pages
 from centralino.web.desk import report_pages as desk_report_pages
 from centralino.web.desk import routing_pages as desk_routing_pages
+from centralino.web.desk import sla_pages as desk_sla_pages
 from centralino.web.desk import supervisor_pages as desk_supervisor_pages
 from centralino.web.desk import template_pages as desk_template_pages
 from centralino.web.desk.live import DeskEventHub
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_report_pages.router)
     app.include_router(desk_supervisor_pages.router)
     app.include_router(desk_routing_pages.router)
+    app.include_router(desk_sla_pages.router)
     app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")
 
     @app.get("/desk", include_in_schema=False)
