@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from centralino.config import Settings
 from centralino.demo_access import ensure_demo_users
 from centralino.demo_consent import STOPS, seed_opt_ins
+from centralino.demo_routing import ensure_demo_routing
 from centralino.domain.outbound import (
     CallToAction,
     Content,
@@ -133,6 +134,7 @@ class Demo:
                                    public_base=f"{self.base}/simulator")
         self.created = ensure_demo_channel(services.engine, services.box, f"{self.base}/simulator")
         ensure_demo_users(services)  # after the channel: "Assistenza clienti" serves it
+        ensure_demo_routing(services)  # after the users, before the customers write (centralino/demo_routing.py)
         self.done = asyncio.Event()  # the scripted conversations have played (tests wait on it)
 
     def build_app(self) -> CentralinoApp:
