@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+import orjson
+from sqlalchemy import Connection, Text, cast, insert, select
 
 from centralino.domain.enums import IdentityKind
 from centralino.errors import InvalidInput
@@ -79,7 +80,10 @@ class Rejected:
 def segment_candidates(conn: Connection, segment: Segment) -> list[Candidate]:
     """Live contacts of the segment with an address to send to (one query; attributes compared as text)."""
     ct, ci = contacts.c, contact_identities.c
-    stmt = (select(ct.id, ct.display_name, ct.profile_name, ct.language, ct.attributes, ci.kind, ci.value)
+    # attributes as JSON text, parsed here by orjson: the driver's own JSON parsing of 100,000 rows costs
+    # more than planning them
+    stmt = (select(ct.id, ct.display_name, ct.profile_name, ct.language, cast(ct.attributes, Text).label("attributes"),
+                   ci.kind, ci.value)
             .join(contact_identities, ci.contact_id == ct.id)
             .where(ct.merged_into_id.is_(None), ci.kind.in_(ADDRESS_KINDS)))
     for tag in segment.tags:
@@ -88,7 +92,7 @@ def segment_candidates(conn: Connection, segment: Segment) -> list[Candidate]:
     for name, value in segment.attributes.items():
         stmt = stmt.where(ct.attributes[name].as_string() == value)
     best: dict[int, Candidate] = {}
-    for row in conn.execute(stmt.order_by(ct.id)):
+    for row in conn.execute(stmt.order_by(ct.id)).all():
         found = best.get(row.id)
         if found is not None and ADDRESS_KINDS.index(found.recipient_kind) <= ADDRESS_KINDS.index(row.kind):
             continue
@@ -96,7 +100,7 @@ def segment_candidates(conn: Connection, segment: Segment) -> list[Candidate]:
         best[int(row.id)] = Candidate(int(row.id), row.kind, row.value, {
             "display_name": row.display_name, "profile_name": row.profile_name, "language": row.language,
             "phone": phone,
-            "attributes": row.attributes or {}})
+            "attributes": (orjson.loads(row.attributes) if row.attributes else None) or {}})
     return list(best.values())
 
 

@@ -135,8 +135,13 @@ class CampaignRenderer:
         InvalidInput naming the parameter when this recipient's data cannot fill it."""
         lang = self.language_for(fields.get("language"))
         row, parsed = self.rows[lang], self.parsed[lang]
+        context: Mapping[str, Any] = {}  # the variable map's values are resolved already
         if self.send_shape:
             params: Mapping[str, Any] = self.parameters
+            context = {"contact": {"id": contact_id, "name": fields.get("display_name") or fields.get("profile_name"),
+                                   "profile_name": fields.get("profile_name"), "language": fields.get("language"),
+                                   "phone": fields.get("phone"), "attributes": fields.get("attributes") or {}},
+                       "payload": columns}
         else:
             values = resolve_parameters({n: s for n, s in self.sources.items() if n not in columns}, fields)
             if isinstance(values, str):
@@ -149,10 +154,6 @@ class CampaignRenderer:
                                            code="template.parameter_source_missing", status=422)
                     values[name] = value
             params = from_variables(parsed, values)
-        context = {"contact": {"id": contact_id, "name": fields.get("display_name") or fields.get("profile_name"),
-                               "profile_name": fields.get("profile_name"), "language": fields.get("language"),
-                               "phone": fields.get("phone"), "attributes": fields.get("attributes") or {}},
-                   "payload": columns}
         components, preview, media = render_for(row, params, context)
         return to_dict(TemplateMessage(parsed.name, parsed.language, parsed.category, components, preview,
                                        parsed.template_id, media))

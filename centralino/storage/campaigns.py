@@ -63,9 +63,11 @@ def insert_recipients(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     columns = ", ".join(_COPY_COLUMNS)
     try:
         if conn.dialect.name == "postgresql":
+            # COPY's text format built here in one pass (write_row escapes field by field in Python: twice
+            # the time of rendering the recipients' messages at 100,000 of them)
             with cursor.copy(f"COPY campaign_recipients ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((*row[:5], orjson.dumps(row[5]).decode(), *row[6:]))
+                for start in range(0, len(rows), 5000):
+                    copy.write(_copy_text(rows[start:start + 5000]).encode())
         else:
             marks = ", ".join("?" for _ in _COPY_COLUMNS)
             cursor.executemany(
@@ -73,6 +75,29 @@ def insert_recipients(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
                 [(*row[:5], orjson.dumps(row[5]).decode(), *row[6:8], _sqlite_time(row[8])) for row in rows])
     finally:
         cursor.close()
+
+
+def _escape(text: str) -> str:
+    """A field of COPY's text format."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
+    """Rows in _COPY_COLUMNS order as COPY text (ids and counts are numbers, state a constant)."""
+    stamps: dict[datetime, str] = {}
+    out = []
+    for campaign_id, contact_id, channel_id, kind, recipient, params, state, attempts, at in rows:
+        stamp = stamps.get(at)
+        if stamp is None:
+            stamp = stamps[at] = at.isoformat()
+        out.append(f"{int(campaign_id)}\t{int(contact_id)}\t{int(channel_id)}\t{_escape(str(kind))}\t"
+                   f"{_escape(str(recipient))}\t{_escape(orjson.dumps(params).decode())}\t{_escape(str(state))}\t"
+                   f"{int(attempts)}\t{stamp}\n")
+    return "".join(out)
 
 
 def _sqlite_time(at: datetime) -> str:

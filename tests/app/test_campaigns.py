@@ -433,3 +433,15 @@ def test_an_opt_out_after_planning_is_skipped_and_never_reaches_meta(services: S
         assert at_meta == [by_contact[ids[0]]["recipient"]]
     finally:
         meta.close()
+
+
+def test_values_with_quotes_and_backslashes_are_frozen_as_written(services: Services) -> None:
+    channel_id = whatsapp_channel(services)
+    template_id = approved_template(services)
+    ids = contacts_with(services, 1, tags=("vip",), attributes={"city": 'C:\\Milano "centro"'})
+    campaign_id = _campaign(services, channel_id, template_id)  # PostgreSQL: written by COPY's text format
+    assert services.campaigns is not None
+    assert services.campaigns.do_plan(SUPERVISOR, campaign_id)["recipients_total"] == 1
+    row = recipients(services, campaign_id)[0]
+    assert row["contact_id"] == ids[0] and _body(row) == ["Cliente 0", 'C:\\Milano "centro"', "PRIMAVERA"]
+    assert row["params"]["template"]["preview"].endswith("PRIMAVERA.\nRispondi STOP per non ricevere più")
