@@ -138,3 +138,28 @@ def test_queues_and_skills_are_configured_in_forms_with_errors_at_the_field(page
     listed = next(a for a in demo.api.get("/api/v1/routing/agents").json() if a["user_id"] == giulia)
     assert listed["skills"] == [{"skill": "language:it", "level": 5}, {"skill": "product:cards", "level": 4}]
     assert listed["capacity"]["whatsapp"]["max"] == 4
+
+
+def test_an_sla_policy_is_created_in_the_form_with_the_error_at_the_field(page_of, demo):
+    boss = page_of(SARA_SUPERVISOR)
+    boss.goto(f"{demo.base}/desk/supervisor")
+    boss.locator("#sup-queues tr", has_text="Assistenza WhatsApp").wait_for(timeout=WAIT_MS)  # the demo's queue
+    boss.click("a[href='/desk/routing/sla']")
+    boss.wait_for_url("**/desk/routing/sla")
+    boss.locator("details[data-policy] summary", has_text="Demo WhatsApp").wait_for()  # the demo's policy
+    form = boss.locator("form[data-form=policy][data-policy-id='']")
+    form.locator("input[name=name]").fill("Urgenti")
+    form.locator("input[name=first_response_s]").fill("0")
+    form.locator("input[name=resolution_s]").fill("3600")
+    form.locator("textarea[name=escalation]").fill("breached raise_priority 2")
+    form.locator("button[type=submit]").click()
+    error = form.locator("[data-error-for=first_response_s]")
+    error.wait_for(timeout=WAIT_MS)
+    assert error.inner_text().startswith("first_response_s:")
+    assert all(p["name"] != "Urgenti" for p in demo.api.get("/api/v1/sla-policies").json())  # nothing saved
+    form.locator("input[name=first_response_s]").fill("120")
+    form.locator("button[type=submit]").click()
+    boss.locator("details[data-policy] summary", has_text="Urgenti").wait_for(timeout=WAIT_MS)  # reloaded
+    saved = next(p for p in demo.api.get("/api/v1/sla-policies").json() if p["name"] == "Urgenti")
+    assert (saved["first_response_s"], saved["next_response_s"], saved["resolution_s"]) == (120, None, 3600)
+    assert saved["escalation"] == [{"on": "breached", "action": "raise_priority", "by": 2}]
