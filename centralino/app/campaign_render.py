@@ -18,7 +18,7 @@ from typing import Any
 
 from centralino.app.template_send import SENDABLE, pick_language, prepare, render_for
 from centralino.domain.campaigns import ParameterSource, parse_parameters, resolve_parameters
-from centralino.domain.outbound import TemplateMessage
+from centralino.domain.outbound import Media, TemplateMessage
 from centralino.domain.outbound_codec import to_dict
 from centralino.domain.template_params import ParsedTemplate
 from centralino.errors import InvalidInput
@@ -71,8 +71,9 @@ def _probe(value: Any, header_format: str | None = None) -> Any:
 
 
 def check_definition(template_row: Mapping[str, Any], parameters: Mapping[str, Any] | None,
-                     *, from_csv: bool) -> None:
-    """Raise InvalidInput (422, naming the field) when the parameters cannot fit the template for anyone."""
+                     *, from_csv: bool) -> Media | None:
+    """Raise InvalidInput (422, naming the field) when the parameters cannot fit the template for anyone;
+    the header's uploaded file when it is one (the caller checks the upload)."""
     if parameters is not None and not isinstance(parameters, Mapping):
         raise InvalidInput("parameters must be an object", field="parameters", code="campaign.bad_parameter",
                            status=422)
@@ -88,7 +89,7 @@ def check_definition(template_row: Mapping[str, Any], parameters: Mapping[str, A
             raise InvalidInput(f"say where {', '.join('{{' + n + '}}' for n in missing)} come from",
                                field="parameters", code="campaign.parameters_missing", status=422)
         probe = from_variables(parsed, {n: _PROBE_TEXT for n in needed})
-    render_for(template_row, probe, {})
+    return render_for(template_row, probe, {})[2]
 
 
 class CampaignRenderer:

@@ -41,9 +41,11 @@ from centralino.domain.campaigns import (
     tier_limit,
 )
 from centralino.domain.consent import Action
+from centralino.domain.media_rules import check_file
 from centralino.errors import Conflict, Forbidden, InvalidInput, NotFound
 from centralino.events.bus import EventBus
 from centralino.storage import campaigns as repo
+from centralino.storage import outbound_media as media_repo
 from centralino.storage import templates as template_repo
 
 RATE_WINDOW = timedelta(seconds=10)  # the progress's "current rate" is measured over this much
@@ -207,7 +209,14 @@ class CampaignService:
         if on_limit not in ON_TIER_LIMIT:
             raise InvalidInput("on_tier_limit is wait or skip", field="on_tier_limit", code="campaign.bad_tier",
                                status=422)
-        check_definition(template, body.get("parameters"), from_csv=from_csv)
+        header = check_definition(template, body.get("parameters"), from_csv=from_csv)
+        if header is not None and header.media_id is not None:  # the same checks as OutboundService's
+            upload = media_repo.get(uow.conn, header.media_id)
+            if upload is None:
+                raise InvalidInput(f"no uploaded media {header.media_id} (upload it with POST /api/v1/media)",
+                                   field="parameters.header.media_id", code="media.not_found", status=422)
+            check_file(header.kind, upload["mime_type"], int(upload["size"]), animated=bool(upload["animated"]),
+                       field="parameters.header.media_id")
         now = self.clock()
         return {"name": name, "channel_id": channel.id, "template_id": int(template["id"]),
                 "template_name": template["name"], "template_language": template["language"],

@@ -14,6 +14,7 @@ from centralino.domain.outbound import TemplateMessage
 from centralino.errors import Conflict, Forbidden, InvalidInput
 from centralino.events.bus import Recorder
 from centralino.services import Services
+from centralino.storage import outbound_media as outbound_media_repo
 from centralino.storage import templates as template_repo
 from centralino.storage.tables import contacts, messages, outbox
 from centralino.storage.tables_campaigns import campaigns
@@ -445,3 +446,23 @@ def test_values_with_quotes_and_backslashes_are_frozen_as_written(services: Serv
     row = recipients(services, campaign_id)[0]
     assert row["contact_id"] == ids[0] and _body(row) == ["Cliente 0", 'C:\\Milano "centro"', "PRIMAVERA"]
     assert row["params"]["template"]["preview"].endswith("PRIMAVERA.\nRispondi STOP per non ricevere più")
+
+
+def test_a_header_upload_is_checked_at_creation_and_frozen_with_the_message(services: Services) -> None:
+    channel_id = whatsapp_channel(services)
+    template_id = _rich_template(services, "it")
+    contacts_with(services, 1, tags=("vip",), attributes={"tier": "gold", "order": "A-1"})
+    missing = {**RICH_PARAMS, "header": {"media_id": 999_999}}
+    with pytest.raises(InvalidInput) as err:
+        _campaign(services, channel_id, template_id, parameters=missing)
+    assert (err.value.field, err.value.code) == ("parameters.header.media_id", "media.not_found")
+    with services.engine.begin() as conn:
+        upload = outbound_media_repo.insert_file(conn, {
+            "sha256": "cd" * 32, "mime_type": "application/pdf", "size": 2000, "filename": "buono.pdf",
+            "animated": False, "storage_path": "cd/cdcd", "origin": "api", "created_at": _now()})
+    campaign_id = _campaign(services, channel_id, template_id,
+                            parameters={**RICH_PARAMS, "header": {"media_id": upload, "filename": "buono.pdf"}})
+    assert services.campaigns is not None
+    assert services.campaigns.do_plan(SUPERVISOR, campaign_id)["recipients_total"] == 1
+    frozen = recipients(services, campaign_id)[0]["params"]["template"]
+    assert frozen["header_media"]["kind"] == "document" and frozen["header_media"]["media_id"] == upload
