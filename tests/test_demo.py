@@ -74,12 +74,22 @@ def test_demo_brings_up_customers_chatting_through_the_simulator_and_survives_a_
         assert any(m["type"] == "image" for m in items)  # her photo, downloaded from the simulator
         page = httpx.get(f"http://127.0.0.1:{port}/simulator/", timeout=10)
         assert page.status_code == 200 and "<html" in page.text.lower()
+        # routing (centralino/demo_routing.py): the customers wait in the demo queue until Giulia goes online
+        queue = next(q for q in api.get("/api/v1/routing/queues").json() if q["name"] == "Assistenza WhatsApp")
+        agent = next(u["id"] for u in api.get("/api/v1/users").json() if u["email"].startswith("giulia.agent@"))
+        assert api.put(f"/api/v1/routing/agents/{agent}/presence", json={"state": "online"}).status_code == 200
+        offered = wait_for("the waiting customers offered to Giulia", lambda: (
+            (items := api.get(f"/api/v1/routing/queues/{queue['id']}/items").json())
+            and all(i["assigned_to"] == agent for i in items) and items), tmp_path)
+        assert {i["conversation_id"] for i in offered} >= {c["id"] for c in convs if c["contact_name"] != "Luca Conti"}
 
     # Same database, new process: the simulator starts empty but learns who wrote, so a reply inside
     # the window is accepted as Meta would accept it.
     with demo_process(tmp_path, port):
         wait_for("the demo answering again", lambda: api.get("/healthz").status_code == 200, tmp_path)
         assert len(api.get("/api/v1/conversations").json()["items"]) == 4  # nothing played twice
+        assert [q["name"] for q in api.get("/api/v1/routing/queues").json()] == ["Assistenza WhatsApp"]
+        assert [p["name"] for p in api.get("/api/v1/sla-policies").json()] == ["Demo WhatsApp"]  # seeded once
         sent = api.post(f"/api/v1/conversations/{giulia['id']}/messages",
                         json={"type": "text", "text": {"body": "La sostituzione parte domani."}})
         assert sent.status_code == 202, sent.text
