@@ -5,6 +5,7 @@ polls the progress)."""
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -26,14 +27,20 @@ PASSWORD = "supervisor-password-1"
 
 
 @pytest.fixture
+def db_url(tmp_path, sqlite_template) -> str:
+    """One database is enough for the page (the campaign rules run on both in tests/app)."""
+    path = tmp_path / "centralino.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
 def settings(settings):
     return cheap_hashing(settings).model_copy(update={"run_workers": True})
 
 
 @pytest.fixture
-def server(settings, services, db_url) -> Iterator[str]:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("one database is enough for the page")
+def server(settings, services) -> Iterator[str]:
     from centralino.web.app import create_app
 
     port = free_port()
