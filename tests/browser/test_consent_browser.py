@@ -4,7 +4,6 @@ a note through the form, and a customer's live STOP updates the section when the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,9 +11,8 @@ from typing import Any
 import pytest
 
 from centralino.demo_access import DEMO_USERS
-from tests.browser.test_desk_browser import WAIT_MS, Demo
-from tests.processes import free_port
-from tests.test_demo import demo_process, wait_for
+from tests.browser.demo_desk import WAIT_MS, Demo, running_demo, signed_in_pages
+from tests.test_demo import wait_for
 
 GIULIA_AGENT = next(u for u in DEMO_USERS if u.email.startswith("giulia"))
 SOFIA = "393331112222"
@@ -22,25 +20,14 @@ SOFIA = "393331112222"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    cwd = tmp_path_factory.mktemp("consent-demo")
-    port = free_port()
-    with demo_process(cwd, port):
-        running = Demo(cwd, port)
-        wait_for("the demo's four conversations", lambda: len(running.conversations()) == 4, cwd)
-        yield running
+    yield from running_demo(tmp_path_factory, "consent-demo")
 
 
 @pytest.fixture
 def page(browser, demo) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="it-IT")
-    page = context.new_page()
-    page.goto(f"{demo.base}/desk/")
-    page.fill("input[name=email]", GIULIA_AGENT.email)
-    page.fill("input[name=password]", GIULIA_AGENT.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/desk/(\?.*)?$"))
-    yield page
-    context.close()
+    pages = signed_in_pages(browser, demo, height=900)
+    yield next(pages)(GIULIA_AGENT)
+    next(pages, None)  # closes its context
 
 
 def marketing_state(demo: Demo, contact_id: int) -> dict[str, Any]:

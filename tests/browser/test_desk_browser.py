@@ -6,58 +6,23 @@ One demo process and one browser for the module; each test signs in in its own b
 from __future__ import annotations
 
 import re
-import sqlite3
 import struct
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from centralino.demo_access import DEMO_USERS
-from tests.processes import free_port
-from tests.test_demo import demo_process, wait_for
+from tests.browser.demo_desk import WAIT_MS, Demo, running_demo, signed_in_pages
 
 GIULIA_AGENT = next(u for u in DEMO_USERS if u.email.startswith("giulia"))  # Assistenza clienti
 MARCO_AGENT = next(u for u in DEMO_USERS if u.email.startswith("marco"))  # Vendite: not the demo channel
-TOKEN = {"Authorization": "Bearer demo-token"}
-WAIT_MS = 10_000
-
-
-class Demo:
-    def __init__(self, cwd: Path, port: int) -> None:
-        self.cwd = cwd
-        self.base = f"http://127.0.0.1:{port}"
-        self.api = httpx.Client(base_url=self.base, headers=TOKEN, timeout=10)
-
-    def conversations(self) -> dict[str, dict[str, Any]]:
-        return {c["contact_name"]: c for c in self.api.get("/api/v1/conversations").json()["items"]}
-
-    def customer_writes(self, wa_id: str, body: str, name: str | None = None) -> None:
-        answer = self.api.post(f"/simulator/_sim/customers/{wa_id}/messages",
-                               json={"type": "text", "body": body, **({"name": name} if name else {})})
-        assert answer.status_code < 300, answer.text
-
-    def simulator_saw(self, wa_id: str) -> str:
-        return self.api.get(f"/simulator/_sim/customers/{wa_id}/conversation").text
-
-    def close_window(self, conversation_id: int) -> None:
-        """As if the customer last wrote two days ago (the demo's SQLite database, written directly)."""
-        with sqlite3.connect(self.cwd / "var" / "centralino.db") as db:
-            db.execute("UPDATE conversations SET window_expires_at = '2020-01-01 00:00:00.000000' WHERE id = ?",
-                       (conversation_id,))
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    cwd = tmp_path_factory.mktemp("desk-demo")
-    port = free_port()
-    with demo_process(cwd, port):
-        running = Demo(cwd, port)
-        wait_for("the demo's four conversations", lambda: len(running.conversations()) == 4, cwd)
-        yield running
+    yield from running_demo(tmp_path_factory, "desk-demo")
 
 
 @pytest.fixture
@@ -68,23 +33,7 @@ def dialogs() -> list[str]:
 
 @pytest.fixture
 def page_of(browser, demo, dialogs) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(user: Any) -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="it-IT")
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(f"{demo.base}/desk/")
-        page.fill("input[name=email]", user.email)
-        page.fill("input[name=password]", user.password)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r".*/desk/(\?.*)?$"))
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+    yield from signed_in_pages(browser, demo, dialogs)
 
 
 def test_sign_in_and_a_customer_message_appears_live_in_the_inbox(page_of, demo):

@@ -4,16 +4,14 @@ resolved conversation reopened by the customer, the customer panel, the quick-re
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from centralino.demo_access import DEMO_USERS
-from tests.browser.test_desk_browser import WAIT_MS, Demo
-from tests.processes import free_port
-from tests.test_demo import demo_process, wait_for
+from tests.browser.demo_desk import WAIT_MS, Demo, running_demo, signed_in_pages
+from tests.test_demo import wait_for
 
 GIULIA_AGENT = next(u for u in DEMO_USERS if u.email.startswith("giulia"))
 SARA_SUPERVISOR = next(u for u in DEMO_USERS if u.email.startswith("supervisor"))
@@ -21,12 +19,7 @@ SARA_SUPERVISOR = next(u for u in DEMO_USERS if u.email.startswith("supervisor")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    cwd = tmp_path_factory.mktemp("desk-extras-demo")
-    port = free_port()
-    with demo_process(cwd, port):
-        running = Demo(cwd, port)
-        wait_for("the demo's four conversations", lambda: len(running.conversations()) == 4, cwd)
-        yield running
+    yield from running_demo(tmp_path_factory, "desk-extras-demo")
 
 
 @pytest.fixture
@@ -36,23 +29,7 @@ def dialogs() -> list[str]:
 
 @pytest.fixture
 def page_of(browser, demo, dialogs) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(user: Any) -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="it-IT")
-        contexts.append(context)
-        page = context.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(f"{demo.base}/desk/")
-        page.fill("input[name=email]", user.email)
-        page.fill("input[name=password]", user.password)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r".*/desk/(\?.*)?$"))
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+    yield from signed_in_pages(browser, demo, dialogs)
 
 
 def conversation_of(demo: Demo, name: str) -> dict[str, Any]:

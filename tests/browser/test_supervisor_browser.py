@@ -4,7 +4,6 @@ sees it; the supervisor whispers a private note and reassigns the waiting conver
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -12,9 +11,8 @@ from typing import Any
 import pytest
 
 from centralino.demo_access import CUSTOMER_CARE, DEMO_USERS
-from tests.browser.test_desk_browser import WAIT_MS, Demo
-from tests.processes import free_port
-from tests.test_demo import demo_process, wait_for
+from tests.browser.demo_desk import WAIT_MS, Demo, running_demo, signed_in_pages
+from tests.test_demo import wait_for
 
 GIULIA_AGENT = next(u for u in DEMO_USERS if u.email.startswith("giulia"))
 SARA_SUPERVISOR = next(u for u in DEMO_USERS if u.email.startswith("supervisor"))
@@ -22,32 +20,12 @@ SARA_SUPERVISOR = next(u for u in DEMO_USERS if u.email.startswith("supervisor")
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    cwd = tmp_path_factory.mktemp("supervisor-demo")
-    port = free_port()
-    with demo_process(cwd, port):
-        running = Demo(cwd, port)
-        wait_for("the demo's four conversations", lambda: len(running.conversations()) == 4, cwd)
-        yield running
+    yield from running_demo(tmp_path_factory, "supervisor-demo")
 
 
 @pytest.fixture
 def page_of(browser, demo) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(user: Any) -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="it-IT")
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{demo.base}/desk/")
-        page.fill("input[name=email]", user.email)
-        page.fill("input[name=password]", user.password)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r".*/desk/(\?.*)?$"))
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
+    yield from signed_in_pages(browser, demo)
 
 
 def user_id(demo: Demo, email: str) -> int:
