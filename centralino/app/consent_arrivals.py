@@ -196,13 +196,10 @@ class ConsentArrivals:
         body = self.settings.confirmations.get(action, {}).get(language)
         if not body:
             return
-        now = self.outbound.clock()
-        content = Text(body)
         try:
-            plan = self.outbound.check_send(uow.conn, conversation_id, content, None, now)
+            self.outbound.do_send_within(uow, conversation_id, Text(body), origin=CONFIRMATION_ORIGIN)
         except CentralinoError:
             return  # window closed, no address: the opt-out stands, the confirmation cannot go
-        self.outbound._record(uow, plan, content, CONFIRMATION_ORIGIN, now)
 
 
 def install_consent(settings: Settings, bus: EventBus, outbound: OutboundService) -> ConsentService:

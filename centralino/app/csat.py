@@ -56,12 +56,11 @@ class CsatSurveys:
             .returning(csat_surveys.c.id)).scalar_one()
         try:
             content = self._interactive(survey_id, row.language) if inside else self._template(uow, conversation_id)
-            plan = self.outbound.check_send(uow.conn, conversation_id, content, None, now)
+            message_id = self.outbound.do_send_within(uow, conversation_id, content, origin=CSAT_ORIGIN)
         except CentralinoError as exc:
             self._set(uow, survey_id, state="refused", refused_reason=f"{exc.code}: {exc.message}")
             uow.emit("csat.refused", survey_id=survey_id, conversation_id=conversation_id, code=exc.code)
             return
-        message_id = self.outbound._record(uow, plan, content, CSAT_ORIGIN, now)
         self._set(uow, survey_id, message_id=message_id)
         uow.emit("csat.sent", survey_id=survey_id, conversation_id=conversation_id, message_id=message_id,
                  mode="interactive" if inside else "template")

@@ -118,6 +118,15 @@ class OutboundService:
                 idempotency_repo.attach(uow.conn, origin, conversation_id, idempotency_key, message_id)
         return Queued(message_id, conversation_id)
 
+    def do_send_within(self, uow: UnitOfWork, conversation_id: int, content: Content, *, origin: str) -> int:
+        """do_send inside the caller's transaction (a listener's reply: an opt-out confirmation, an out-of-hours
+        answer, a survey), so the message commits or rolls back with its cause. Raises like check_send before
+        anything is written; the queued message's id."""
+        validate(content)
+        now = self.clock()
+        plan = self.check_send(uow.conn, conversation_id, content, None, now)
+        return self._record(uow, plan, content, origin, now)
+
     def check_send(self, conn: Connection, conversation_id: int, content: Content, reply_to: int | None,
                    now: datetime) -> SendPlan:
         """Raise unless `content` may be queued for this conversation now; else what it resolves to."""

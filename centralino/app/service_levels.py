@@ -198,12 +198,10 @@ class ServiceLevels:
         body = auto_reply_text(texts, language, self.default_language)
         if body is None:
             return None
-        content = Text(body)
         try:  # a service reply: the customer just wrote, so the window is open
-            plan = self.outbound.check_send(uow.conn, conversation_id, content, None, now)
+            return self.outbound.do_send_within(uow, conversation_id, Text(body), origin=AUTO_REPLY_ORIGIN)
         except CentralinoError:
             return None
-        return self.outbound._record(uow, plan, content, AUTO_REPLY_ORIGIN, now)
 
     # --- an agent answers ----------------------------------------------------------------------------------
 
