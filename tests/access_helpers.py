@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -71,3 +72,11 @@ def build_org(services: Services) -> Org:
     return Org(care_channel, sales_channel, care, sales, ids["admin"], ids["supervisor"], ids["agent_care"],
                ids["agent_sales"], _conversation(services, "393470000001"), _conversation(services, "447700000002"),
                assigned)
+
+
+def sign_in(client: Any, who: str) -> dict[str, str]:
+    """Sign `who`@example.com in over the API (any earlier session of the client dropped); the CSRF header."""
+    client.cookies.clear()
+    answer = client.post("/api/v1/auth/sign-in", json={"email": f"{who}@example.com", "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"X-CSRF-Token": answer.json()["csrf_token"]}

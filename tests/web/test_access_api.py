@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from centralino.storage.tables import api_tokens, audit_log, department_channels, sessions, users
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing
 from tests.helpers import rows
 
 INTEGRATION = {"Authorization": "Bearer demo-token"}
@@ -15,11 +15,6 @@ INTEGRATION = {"Authorization": "Bearer demo-token"}
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings).model_copy(update={"sign_in_max_failures": 3})
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
 
 
 def sign_in(client, who: str, password: str = PASSWORD):

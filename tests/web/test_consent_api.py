@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from centralino.storage.tables import contact_identities, contacts, conversations
 from centralino.storage.tables_consent import consent_records
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import cheap_hashing, sign_in
 from tests.helpers import count, rows
 
 INTEGRATION = {"Authorization": "Bearer demo-token"}
@@ -20,17 +20,6 @@ INTEGRATION = {"Authorization": "Bearer demo-token"}
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
-
-
-def sign_in(client, who: str) -> dict[str, str]:
-    answer = client.post("/api/v1/auth/sign-in", json={"email": f"{who}@example.com", "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"X-CSRF-Token": answer.json()["csrf_token"]}
 
 
 def contact_of(services, conversation_id: int) -> int:

@@ -11,18 +11,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from centralino.storage.tables import audit_log, contacts, conversations, messages, outbox
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing
 from tests.helpers import rows
 
 
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
 
 
 def desk_sign_in(client, who: str, password: str = PASSWORD, **extra):

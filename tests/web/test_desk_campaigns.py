@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.access_helpers import build_org, cheap_hashing
+from tests.access_helpers import cheap_hashing
 from tests.campaign_helpers import SUPERVISOR, approved_template, contacts_with
 from tests.web.test_desk import csrf, desk_sign_in
 
@@ -15,11 +15,6 @@ EVIL = "<script>alert(1)</script>"
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
 
 
 def test_supervisor_follows_a_campaign_and_agents_do_not_see_it(client, org, services):

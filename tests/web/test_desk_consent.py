@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from centralino.app.unit_of_work import unit_of_work
 from centralino.domain.consent import Action, Purpose, Source
 from centralino.storage.tables import conversations, users
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing
 
 INTEGRATION = {"Authorization": "Bearer demo-token"}
 
@@ -21,11 +21,6 @@ INTEGRATION = {"Authorization": "Bearer demo-token"}
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
 
 
 def desk_sign_in(client, who: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from centralino.domain.access import Principal, Role
 from centralino.storage.tables import audit_log, contact_tags, contacts, conversations, events
 from centralino.storage.tables_desk import conversation_reads, quick_replies
-from tests.access_helpers import build_org, cheap_hashing
+from tests.access_helpers import cheap_hashing
 from tests.factories import PNID, WABA, text_delivery
 from tests.helpers import count, rows, store
 from tests.web.test_desk import csrf, desk_sign_in
@@ -22,11 +22,6 @@ from tests.web.test_desk import csrf, desk_sign_in
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
 
 
 def signed_in(client, who: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from centralino.demo_access import SETUP
 from centralino.domain.access import Role
 from centralino.storage.tables_service_levels import queue_hours, sla_policies
-from tests.access_helpers import PASSWORD, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing, sign_in
 from tests.service_level_helpers import Desk
 
 
@@ -31,13 +31,6 @@ def desk(services):
     services.admin.do_create_user(SETUP, email="other@example.com", display_name="Other", role=Role.SUPERVISOR,
                                   password=PASSWORD, department_ids=[other])
     return desk
-
-
-def sign_in(client, who: str) -> dict[str, str]:
-    client.cookies.clear()
-    answer = client.post("/api/v1/auth/sign-in", json={"email": f"{who}@example.com", "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"X-CSRF-Token": answer.json()["csrf_token"]}
 
 
 def count(services, table) -> int:

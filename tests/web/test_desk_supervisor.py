@@ -14,7 +14,7 @@ from centralino.domain.access import Role
 from centralino.domain.enums import Direction
 from centralino.storage.tables import messages, users
 from centralino.storage.tables_routing import routing_items
-from tests.access_helpers import PASSWORD, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing, sign_in
 from tests.service_level_helpers import Desk, rome
 
 PAGES = ("/desk/supervisor", "/desk/supervisor/live", "/desk/routing/agents", "/desk/routing/queues")
@@ -48,13 +48,6 @@ def desk(services):
 def user_id(services, name: str) -> int:
     with services.engine.connect() as conn:
         return int(conn.execute(select(users.c.id).where(users.c.email == f"{name}@example.com")).scalar_one())
-
-
-def sign_in(client, who: str) -> dict[str, str]:
-    client.cookies.clear()
-    answer = client.post("/api/v1/auth/sign-in", json={"email": f"{who}@example.com", "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"X-CSRF-Token": answer.json()["csrf_token"]}
 
 
 def test_agents_get_404_and_no_link_signed_out_goes_to_sign_in(client, desk):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from centralino.storage.tables_notifications import notifications
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import build_org, cheap_hashing, sign_in
 from tests.helpers import count
 from tests.notification_helpers import add_templates
 
@@ -24,12 +24,6 @@ def org(services):
     made = build_org(services)
     add_templates(services)
     return made
-
-
-def sign_in(client, who: str) -> dict[str, str]:
-    answer = client.post("/api/v1/auth/sign-in", json={"email": f"{who}@example.com", "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"X-CSRF-Token": answer.json()["csrf_token"]}
 
 
 def send(client, recipient: str, **body) -> dict:

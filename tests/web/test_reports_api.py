@@ -9,7 +9,7 @@ from centralino.demo_access import SETUP
 from centralino.domain.access import Role
 from centralino.domain.enums import ConversationStatus
 from centralino.storage.tables_service_levels import sla_policies
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing, sign_in
 from tests.helpers import count
 from tests.service_level_helpers import Desk, rome
 
@@ -19,17 +19,6 @@ INTEGRATION = {"Authorization": "Bearer demo-token"}
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
-
-
-def sign_in(client, who: str) -> dict[str, str]:
-    answer = client.post("/api/v1/auth/sign-in", json={"email": f"{who}@example.com", "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"X-CSRF-Token": answer.json()["csrf_token"]}
 
 
 def test_supervisors_read_reports_as_json_and_csv_agents_may_not(client, org):

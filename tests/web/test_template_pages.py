@@ -10,18 +10,13 @@ from sqlalchemy import update
 
 from centralino.app.unit_of_work import unit_of_work
 from centralino.storage.tables import contacts, conversations
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing
 from tests.web.test_templates_api import DRAFT, INTEGRATION
 
 
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
 
 
 def sign_in(client, who: str) -> None:

@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from centralino.storage.tables_templates import templates
-from tests.access_helpers import PASSWORD, build_org, cheap_hashing
+from tests.access_helpers import PASSWORD, cheap_hashing
 from tests.helpers import rows
 
 INTEGRATION = {"Authorization": "Bearer demo-token"}
@@ -22,11 +22,6 @@ DRAFT = {
 @pytest.fixture
 def settings(settings):
     return cheap_hashing(settings)
-
-
-@pytest.fixture
-def org(services):
-    return build_org(services)
 
 
 def csrf_of(client, who: str) -> dict[str, str]:
