@@ -417,11 +417,15 @@ audit_log = Table(
 # Areas with their own table modules (same metadata); imported here so `metadata` is complete wherever
 # tables.py is imported (Alembic, the tests' schema check).
 from centralino.storage import (  # noqa: E402,F401
+    tables_automation,
     tables_campaigns,
+    tables_cases,
     tables_consent,
+    tables_contacts_admin,
     tables_desk,
     tables_notifications,
     tables_routing,
     tables_service_levels,
     tables_templates,
+    tables_timeline,
 )
