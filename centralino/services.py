@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from centralino.app.admin import AdminService
 from centralino.app.auth import AccessPolicy, AuthService
 from centralino.app.campaigns import CampaignService, install_campaigns
+from centralino.app.cases_setup import Cases, install_cases
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.consent import ConsentService
 from centralino.app.consent_arrivals import install_consent
@@ -50,6 +51,7 @@ class Services:
     campaigns: CampaignService | None = None  # paced campaigns: plan, run, progress, funnel (app/campaigns.py)
     routing: RoutingAdmin | None = None  # skills, presence, capacity, queues; .service routes (app/routing*.py)
     service_levels: ServiceLevels | None = None  # contacts, SLA timers, out-of-hours, CSAT (app/service_levels.py)
+    cases: Cases | None = None  # cases, tasks, case types, work lists, case SLA (app/cases_setup.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -84,4 +86,5 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.notifications = install_notifications(settings, bus, services.template_sender)
     services.routing = install_routing(settings, engine, bus)
     services.service_levels = install_service_levels(settings, bus, outbound, services.template_sender)
+    services.cases = install_cases(engine, bus)
     return services
