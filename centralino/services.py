@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -23,6 +23,7 @@ from centralino.app.routing_admin import RoutingAdmin, install_routing
 from centralino.app.service_levels import ServiceLevels, install_service_levels
 from centralino.app.template_send import TemplateSender
 from centralino.app.templates import TemplateService
+from centralino.app.timeline import TimelineWriter, install_timeline
 from centralino.config import Settings
 from centralino.events.bus import EventBus
 from centralino.storage.channels import SecretBox
@@ -51,6 +52,7 @@ class Services:
     campaigns: CampaignService | None = None  # paced campaigns: plan, run, progress, funnel (app/campaigns.py)
     routing: RoutingAdmin | None = None  # skills, presence, capacity, queues; .service routes (app/routing*.py)
     service_levels: ServiceLevels | None = None  # contacts, SLA timers, out-of-hours, CSAT (app/service_levels.py)
+    timeline: TimelineWriter | None = None  # the customer's and the case's story, one INSERT per transaction
     cases: Cases | None = None  # cases, tasks, case types, work lists, case SLA (app/cases_setup.py)
 
     def dispose(self) -> None:
@@ -86,5 +88,6 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.notifications = install_notifications(settings, bus, services.template_sender)
     services.routing = install_routing(settings, engine, bus)
     services.service_levels = install_service_levels(settings, bus, outbound, services.template_sender)
+    services.timeline = install_timeline(bus, lambda: datetime.now(UTC))  # last: after every batch listener
     services.cases = install_cases(engine, bus)
     return services

@@ -50,6 +50,9 @@ def unit_of_work(engine: Engine, bus: EventBus | None) -> Iterator[UnitOfWork]:
         uow = UnitOfWork(conn, bus)
         yield uow
         uow.run_batch_listeners()
+        if bus is not None and uow.pending:
+            for listener in bus.before_commit_listeners:
+                listener(uow, list(uow.pending))
         if uow.pending:
             conn.execute(
                 insert(events_table),

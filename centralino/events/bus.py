@@ -42,6 +42,7 @@ class EventBus:
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._in_transaction: dict[str, list[TransactionListener]] = defaultdict(list)
         self._batch: dict[str, list[BatchListener]] = defaultdict(list)
+        self._before_commit: list[BatchListener] = []
 
     def subscribe_in_transaction(self, event_type: str, listener: TransactionListener) -> None:
         """Run `listener(uow, event)` inside the emitting transaction, before it commits. Unlike
@@ -63,6 +64,16 @@ class EventBus:
     @property
     def has_batch_listeners(self) -> bool:
         return any(self._batch.values())
+
+    def subscribe_before_commit(self, listener: BatchListener) -> None:
+        """Run `listener(uow, events)` once per transaction that emitted anything, after every batch listener,
+        with all its events (oldest first): for a write that costs one statement per transaction whatever the
+        types (the timeline, app/timeline.py). It must not emit."""
+        self._before_commit.append(listener)
+
+    @property
+    def before_commit_listeners(self) -> list[BatchListener]:
+        return self._before_commit
 
     def subscribe(self, event_type: str, listener: Listener) -> None:
         self._listeners[event_type].append(listener)

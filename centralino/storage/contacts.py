@@ -10,7 +10,7 @@ import phonenumbers
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from centralino.domain.enums import IdentityKind
-from centralino.storage import service_levels
+from centralino.storage import service_levels, timeline
 from centralino.storage.sql import insert_ignore
 from centralino.storage.tables import (
     contact_identities,
@@ -131,8 +131,10 @@ def merge(conn: Connection, keep: int, drop: int, now: datetime) -> None:
         # its read marker goes with it (the kept conversation's own marker still counts)
         conn.execute(delete(conversation_reads).where(conversation_reads.c.conversation_id == conv["id"]))
         service_levels.move_conversation(conn, int(conv["id"]), target)  # contacts, SLA timers, surveys follow
+        timeline.move_conversation(conn, int(conv["id"]), target)  # its story too (docs/timeline.md)
         conn.execute(delete(conversations).where(conversations.c.id == conv["id"]))
     conn.execute(update(messages).where(messages.c.contact_id == drop).values(contact_id=keep))
+    timeline.move_contact(conn, drop, keep)
     _merge_reactions(conn, keep, drop)
     conn.execute(update(provider_notices).where(provider_notices.c.contact_id == drop).values(contact_id=keep))
     dropped = conn.execute(select(contacts).where(contacts.c.id == drop)).mappings().one()

@@ -18,13 +18,15 @@ timeline_entries = Table(
     "timeline_entries",
     metadata,
     Column("id", Id, primary_key=True),
-    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False),
+    # Merges re-point contact_id and conversation_id (their foreign keys are how storage/contact_refs.py finds
+    # them); an erasure keeps the entries: nothing personal is here, and the trigger refuses DELETE.
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False, info={"gdpr_erase": "keep"}),
     Column("case_id", Id),  # the case it belongs to (no foreign key: cases live in their own module)
-    # No foreign keys on conversation/message: a merge deletes the merged conversation (its entries are
-    # re-pointed, storage/timeline.py move_conversation) and an erased message may go; the entry stays.
-    Column("conversation_id", Id),
-    Column("message_id", Id),  # message kinds: text, media and ticks are joined at read time
-    Column("occurred_at", UTCDateTime, nullable=False),  # the event's time (the message's for backfills)
+    Column("conversation_id", Id, ForeignKey("conversations.id")),
+    # No foreign key: an erased message may go, its entry stays ("message erased"). Text, media and ticks
+    # are joined from messages at read time.
+    Column("message_id", Id),
+    Column("occurred_at", UTCDateTime, nullable=False),  # the event's time (a backfilled message: its created_at)
     Column("kind", String(32), nullable=False),  # message_in, message_out, note, case_created… (app/timeline.py)
     Column("channel_kind", String(32)),  # whatsapp, email… of the message or conversation
     Column("actor", String(64)),  # user:<id>, customer, system, integration… as the event names it
@@ -34,5 +36,7 @@ timeline_entries = Table(
     # First page of a customer's / a case's story, newest first, keyset on (occurred_at, id).
     Index("ix_timeline_entries_contact", "contact_id", "occurred_at", "id"),
     Index("ix_timeline_entries_case", "case_id", "occurred_at", "id"),
+    # A case's story also shows the messages of the conversations linked to it.
+    Index("ix_timeline_entries_conversation", "conversation_id", "occurred_at", "id"),
     Index("ix_timeline_entries_message", "message_id"),
 )

@@ -86,11 +86,15 @@ def upgrade() -> None:
     sa.Column('summary', centralino.storage.types.Json, nullable=False),
     sa.Column('recorded_at', centralino.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_timeline_entries_contact_id_contacts')),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'],
+                            name=op.f('fk_timeline_entries_conversation_id_conversations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_timeline_entries'))
     )
     op.create_index('ix_timeline_entries_contact', 'timeline_entries', ['contact_id', 'occurred_at', 'id'],
                     unique=False)
     op.create_index('ix_timeline_entries_case', 'timeline_entries', ['case_id', 'occurred_at', 'id'], unique=False)
+    op.create_index('ix_timeline_entries_conversation', 'timeline_entries', ['conversation_id', 'occurred_at', 'id'],
+                    unique=False)
     op.create_index('ix_timeline_entries_message', 'timeline_entries', ['message_id'], unique=False)
     for statement in PG_UP if op.get_bind().dialect.name == "postgresql" else SQLITE_UP:
         op.execute(statement)
@@ -100,6 +104,7 @@ def downgrade() -> None:
     for statement in PG_DOWN if op.get_bind().dialect.name == "postgresql" else SQLITE_DOWN:
         op.execute(statement)
     op.drop_index('ix_timeline_entries_message', table_name='timeline_entries')
+    op.drop_index('ix_timeline_entries_conversation', table_name='timeline_entries')
     op.drop_index('ix_timeline_entries_case', table_name='timeline_entries')
     op.drop_index('ix_timeline_entries_contact', table_name='timeline_entries')
     op.drop_table('timeline_entries')

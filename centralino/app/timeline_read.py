@@ -1,0 +1,92 @@
+"""Who may read which timeline: a customer's (anyone who may see the customer: one of their conversations)
+and a case's (anyone who may see the case). Out of scope is "not found", like everywhere else.
+
+Inside a customer's story, the entries of the customer's conversations the reader may not see, and of cases
+the reader may not see, are left out. A case's story shows what was linked to the case (its conversations and
+messages) to whoever may see the case: linking is how the front office hands the customer's words on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, not_, select
+
+from centralino.domain.access import Principal
+from centralino.domain.timeline import GROUPS, KINDS
+from centralino.errors import InvalidInput, NotFound
+from centralino.storage import queries
+from centralino.storage import timeline_queries as repo
+from centralino.storage.tables import conversations
+from centralino.storage.timeline_queries import Filters
+from centralino.storage.visibility import visible_conversations
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+
+def check_filters(kinds: list[str] | None, channel: str | None, case_id: int | None,
+                  since: datetime | None, until: datetime | None) -> Filters:
+    """`kinds`: entry kinds or groups (messages, conversations, cases, tasks, contact)."""
+    wanted: list[str] = []
+    for item in kinds or []:
+        for name in (part.strip() for part in item.split(",")):
+            if not name:
+                continue
+            if name in GROUPS:
+                wanted += GROUPS[name]
+            elif name in KINDS:
+                wanted.append(name)
+            else:
+                raise InvalidInput(f"unknown kind {name!r}", field="kind", code="timeline.unknown_kind")
+    for value, name in ((since, "since"), (until, "until")):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone", field=name)
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("since is before until", field="since")
+    return Filters(kinds=tuple(wanted), channel_kind=channel or None, case_id=case_id, since=since, until=until)
+
+
+def contact_timeline(conn: Connection, principal: Principal, contact_id: int, filters: Filters, *, limit: int,
+                     cursor: str | None) -> Page:
+    visible = visible_conversations(principal)
+    if queries.get_contact(conn, contact_id, visible) is None:
+        raise NotFound(f"no contact {contact_id}", field="contact_id")
+    hidden: list[int] = []
+    if not principal.is_admin:
+        cv = conversations.c
+        hidden = [int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id, not_(visible)))
+                  .scalars()]
+    page, next_cursor = repo.contact_page(conn, contact_id, filters, limit=limit, cursor=cursor,
+                                          hidden_conversations=hidden)
+    if not principal.is_admin:
+        page = _without_hidden_cases(conn, principal, page)
+    return page, next_cursor
+
+
+def _without_hidden_cases(conn: Connection, principal: Principal, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Case and task entries of cases the reader may not see are dropped from the page (a short page is
+    fine: the cursor still moves on). Checked per page: at most one query."""
+    case_ids = sorted({int(e["case_id"]) for e in page if e["case_id"] is not None})
+    if not case_ids:
+        return page
+    from centralino.storage import cases as case_repo  # the cases area (issue 7) owns its visibility rule
+    from centralino.storage.tables_cases import cases
+
+    seen = {int(i) for i in conn.execute(select(cases.c.id).where(cases.c.id.in_(case_ids),
+                                                                  case_repo.visible_cases(principal))).scalars()}
+    return [e for e in page if e["case_id"] is None or int(e["case_id"]) in seen]
+
+
+def case_timeline(conn: Connection, principal: Principal, case_id: int, filters: Filters, *, limit: int,
+                  cursor: str | None) -> Page:
+    from centralino.storage import cases as case_repo
+
+    if not case_repo.is_case_visible(conn, principal, case_id):
+        raise NotFound(f"no case {case_id}", field="case_id")
+    links = case_repo.links_of(conn, case_id)
+    conversation_ids = [int(link["ref_id"]) for link in links if link["kind"] == "conversation"]
+    message_ids = [int(link["ref_id"]) for link in links if link["kind"] == "message"]
+    return repo.case_page(conn, case_id, Filters(filters.kinds, filters.channel_kind, None, filters.since,
+                                                 filters.until),
+                          limit=limit, cursor=cursor, conversation_ids=conversation_ids, message_ids=message_ids)

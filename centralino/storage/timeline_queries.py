@@ -1,0 +1,118 @@
+"""Reading the timeline: a customer's or a case's entries, newest first, keyset-paginated on (occurred_at, id),
+filtered by kind, channel, case and time, with each message entry's text, media and tick joined in.
+
+The first page is one index range scan (ix_timeline_entries_contact / _case / _conversation, read
+backwards) plus one look-up of that page's messages: its cost does not grow with the customer's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, select, tuple_, union_all
+
+from centralino.errors import InvalidInput
+from centralino.storage.queries import decode_cursor, encode_cursor
+from centralino.storage.tables import message_media, messages
+from centralino.storage.tables_timeline import timeline_entries
+
+t = timeline_entries.c
+
+
+@dataclass(frozen=True)
+class Filters:
+    kinds: Sequence[str] = ()
+    channel_kind: str | None = None
+    case_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _conditions(filters: Filters, cursor: str | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.kinds:
+        where.append(t.kind.in_(sorted(set(filters.kinds))))
+    if filters.channel_kind:
+        where.append(t.channel_kind == filters.channel_kind)
+    if filters.case_id is not None:
+        where.append(t.case_id == filters.case_id)
+    if filters.since is not None:
+        where.append(t.occurred_at >= filters.since)
+    if filters.until is not None:
+        where.append(t.occurred_at < filters.until)
+    if cursor:
+        at, before_id = decode_cursor(cursor, 2)
+        try:
+            at_dt, before = datetime.fromisoformat(str(at)), int(before_id)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput("cursor is not one this API returned", field="cursor") from exc
+        where.append(tuple_(t.occurred_at, t.id) < tuple_(at_dt, before))
+    return where
+
+
+def _newest(stmt: Select[Any], limit: int) -> Select[Any]:
+    return stmt.order_by(t.occurred_at.desc(), t.id.desc()).limit(limit + 1)
+
+
+def contact_page(conn: Connection, contact_id: int, filters: Filters, *, limit: int, cursor: str | None,
+                 hidden_conversations: Sequence[int] = ()) -> tuple[list[dict[str, Any]], str | None]:
+    """A customer's story. `hidden_conversations`: the contact's conversations the reader may not see (their
+    entries are left out, as everywhere else)."""
+    stmt = select(timeline_entries).where(t.contact_id == contact_id, *_conditions(filters, cursor))
+    if hidden_conversations:
+        stmt = stmt.where(t.conversation_id.is_(None) | t.conversation_id.not_in(sorted(hidden_conversations)))
+    rows = [dict(r) for r in conn.execute(_newest(stmt, limit)).mappings()]
+    return _page(conn, rows, limit)
+
+
+def case_page(conn: Connection, case_id: int, filters: Filters, *, limit: int, cursor: str | None,
+              conversation_ids: Sequence[int] = (), message_ids: Sequence[int] = ()) -> tuple[
+        list[dict[str, Any]], str | None]:
+    """A case's story: its own entries, and those of the conversations and messages linked to it. One keyset
+    range per source (each on its index), merged: the page stays as cheap as a single range."""
+    where = _conditions(filters, cursor)
+    parts = [_newest(select(timeline_entries).where(t.case_id == case_id, *where), limit)]
+    if conversation_ids:
+        parts.append(_newest(select(timeline_entries).where(t.conversation_id.in_(sorted(conversation_ids)),
+                                                            *where), limit))
+    if message_ids:
+        parts.append(_newest(select(timeline_entries).where(t.message_id.in_(sorted(message_ids)), *where), limit))
+    if len(parts) == 1:
+        rows = [dict(r) for r in conn.execute(parts[0]).mappings()]
+    else:
+        merged = union_all(*(p.subquery().select() for p in parts)).subquery()
+        stmt = select(merged).order_by(merged.c.occurred_at.desc(), merged.c.id.desc()).limit(limit * 3 + 3)
+        seen: set[int] = set()
+        rows = []
+        for r in conn.execute(stmt).mappings():
+            if int(r["id"]) not in seen:
+                seen.add(int(r["id"]))
+                rows.append(dict(r))
+        rows = rows[:limit + 1]
+    return _page(conn, rows, limit)
+
+
+def _page(conn: Connection, rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    page = rows[:limit]
+    _join_messages(conn, page)
+    next_cursor = (encode_cursor(page[-1]["occurred_at"].isoformat(), page[-1]["id"])
+                   if len(rows) > limit and page else None)
+    return page, next_cursor
+
+
+def _join_messages(conn: Connection, page: list[dict[str, Any]]) -> None:
+    """Each message entry gets `message`: direction, type, text, content, status, error, media (None: erased)."""
+    ids = sorted({int(e["message_id"]) for e in page if e["message_id"] is not None})
+    found: dict[int, dict[str, Any]] = {}
+    if ids:
+        m, mm = messages.c, message_media.c
+        stmt = (select(m.id, m.direction, m.type, m.text, m.content, m.status, m.error_code, m.error_title,
+                       m.sent_at, mm.mime_type, mm.filename, mm.state.label("media_state"), mm.size)
+                .outerjoin(message_media, mm.message_id == m.id).where(m.id.in_(ids)))
+        for r in conn.execute(stmt).mappings():
+            found[int(r["id"])] = dict(r)
+    for entry in page:
+        entry["message"] = found.get(int(entry["message_id"])) if entry["message_id"] is not None else None
