@@ -20,13 +20,13 @@ from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
 from centralino.web import campaigns as campaign_routes
+from centralino.web import cases as case_routes
 from centralino.web import consent as consent_routes
 from centralino.web import notifications as notification_routes
 from centralino.web import reports as report_routes
 from centralino.web import routing as routing_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
-from centralino.web import timeline as timeline_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import campaign_pages as desk_campaign_pages
 from centralino.web.desk import consent_pages as desk_consent_pages
@@ -113,12 +113,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                         description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
     errors.install(app)
     app.include_router(desk_contacts.router)
-    app.include_router(timeline_routes.router)  # before api.router: /contacts/{id}/timeline
     app.include_router(api.router)
     app.include_router(outbound.router)
     app.include_router(campaign_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(routing_routes.router)
+    app.include_router(case_routes.router)
     app.include_router(template_send_routes.router)
     app.include_router(notification_routes.router)
     app.include_router(report_routes.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 
 from centralino.app.sla_timers import SlaClock
 from centralino.app.unit_of_work import UnitOfWork
@@ -17,18 +18,27 @@ TICK_S = 2.0
 
 
 class SlaLoop:
-    def __init__(self, clock: SlaClock, *, tick_s: float = TICK_S) -> None:
+    def __init__(self, clock: SlaClock, *, tick_s: float = TICK_S,
+                 others: Sequence[Callable[[], int]] = ()) -> None:
         self.clock = clock
         self.tick_s = tick_s
+        self.others = list(others)  # more clocks on the same tick (cases and tasks: app/case_sla.py)
+
+    def run_once(self) -> bool:
+        """One pass of every clock (one failing does not hold the others back); whether one of them had a full
+        batch (more may be due at once)."""
+        full = False
+        for run in (self.clock.run_once, *self.others):
+            try:
+                full = run() >= self.clock.batch or full
+            except Exception:
+                log.exception("evaluating SLA timers failed; retrying")
+        return full
 
     async def run_forever(self) -> None:
         while True:
-            try:
-                evaluated = await asyncio.to_thread(self.clock.run_once)
-            except Exception:
-                log.exception("evaluating SLA timers failed; retrying")
-                evaluated = 0
-            if evaluated < self.clock.batch:  # a full batch: more may be due at once
+            full = await asyncio.to_thread(self.run_once)
+            if not full:  # a full batch: more may be due at once
                 await asyncio.sleep(self.tick_s)
 
 
@@ -42,4 +52,5 @@ def sla_loop_for(services: Services) -> SlaLoop:
             if item is not None and item["assigned_to"] is not None:
                 routing.requeue(uow, item, "sla_breached", exclude=False)
         clock.requeue = requeue
-    return SlaLoop(clock, tick_s=services.settings.sla_tick_s)
+    others = [services.cases.sla.run_once] if services.cases is not None else []
+    return SlaLoop(clock, tick_s=services.settings.sla_tick_s, others=others)
