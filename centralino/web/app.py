@@ -27,6 +27,7 @@ from centralino.web import reports as report_routes
 from centralino.web import routing as routing_routes
 from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
+from centralino.web import timeline as timeline_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import campaign_pages as desk_campaign_pages
 from centralino.web.desk import consent_pages as desk_consent_pages
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                         description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
     errors.install(app)
     app.include_router(desk_contacts.router)
+    app.include_router(timeline_routes.router)  # before api.router: /contacts/{id}/timeline
     app.include_router(api.router)
     app.include_router(outbound.router)
     app.include_router(campaign_routes.router)
