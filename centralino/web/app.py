@@ -30,6 +30,8 @@ from centralino.web import templates as template_routes
 from centralino.web import timeline as timeline_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import campaign_pages as desk_campaign_pages
+from centralino.web.desk import case_forms as desk_case_forms
+from centralino.web.desk import case_pages as desk_case_pages
 from centralino.web.desk import consent_pages as desk_consent_pages
 from centralino.web.desk import contacts_api as desk_contacts
 from centralino.web.desk import notification_pages as desk_notification_pages
@@ -41,6 +43,7 @@ from centralino.web.desk import routing_pages as desk_routing_pages
 from centralino.web.desk import sla_pages as desk_sla_pages
 from centralino.web.desk import supervisor_pages as desk_supervisor_pages
 from centralino.web.desk import template_pages as desk_template_pages
+from centralino.web.desk import work_pages as desk_work_pages
 from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
 
@@ -139,6 +142,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_supervisor_pages.router)
     app.include_router(desk_routing_pages.router)
     app.include_router(desk_sla_pages.router)
+    app.include_router(desk_case_pages.router)
+    app.include_router(desk_case_forms.router)
+    app.include_router(desk_work_pages.router)
     app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")
 
     @app.get("/desk", include_in_schema=False)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from centralino.web.desk.i18n_cases import EN as CASE_EN
+from centralino.web.desk.i18n_cases import IT as CASE_IT
+
 LANGUAGES = ("it", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -855,6 +858,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tpl.status.unarchived": "Non più archiviato",
     },
 }
+
+# Areas with many words keep them in a module of their own, merged here.
+MESSAGES["en"].update(CASE_EN)
+MESSAGES["it"].update(CASE_IT)
 
 
 def language_of(value: str | None) -> str:

@@ -1,0 +1,304 @@
+"""The desk's case pages (web/desk/case_pages.py, case_forms.py, work_pages.py): opening a case from a
+conversation with messages attached, the case page and its forms (validation next to the field, nothing
+changed), tasks with checklist, dependencies and escalation, the list and the department work view, CSRF on
+every form, escaping of customer-made text, and 404 for what the user may not see."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from centralino.storage.tables import messages
+from centralino.storage.tables_cases import cases, handoffs, tasks
+from tests.access_helpers import cheap_hashing, sign_in
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def settings(settings):
+    return cheap_hashing(settings)
+
+
+def of(recorder, event_type: str) -> list[Any]:
+    return [e for e in recorder.events if e.type == event_type]
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the form carries no CSRF token"
+    return found.group(1)
+
+
+def count(services, table, *where) -> int:
+    with services.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def message_ids(services, conversation_id: int) -> list[int]:
+    with services.engine.connect() as conn:
+        return [int(i) for i in conn.execute(select(messages.c.id).where(
+            messages.c.conversation_id == conversation_id).order_by(messages.c.id)).scalars()]
+
+
+def type_id(services, key: str) -> int:
+    return next(int(t["id"]) for t in services.cases.types.list_types() if t["key"] == key)
+
+
+def open_case(client, services, org, *, title: str = "Reso non arrivato", **extra: Any) -> Any:
+    form_page = client.get(f"/desk/conversations/{org.care_conversation}/cases/new")
+    assert form_page.status_code == 200
+    data = {"csrf": csrf_of(form_page.text), "type_id": type_id(services, "technical_issue"), "title": title,
+            "priority": "high", "department_id": org.care, f"f.{type_id(services, 'technical_issue')}.severity": "high",
+            "message_ids": message_ids(services, org.care_conversation), **extra}
+    return client.post(f"/desk/conversations/{org.care_conversation}/cases", data=data, follow_redirects=False)
+
+
+def the_case(services) -> dict[str, Any]:
+    with services.engine.connect() as conn:
+        return dict(conn.execute(select(cases)).mappings().one())
+
+
+def test_an_agent_opens_a_case_from_the_conversation_with_its_messages(client, services, org, recorder):
+    sign_in(client, "agent_care")
+    conversation = client.get(f"/desk/conversations/{org.care_conversation}").text
+    assert f'href="/desk/conversations/{org.care_conversation}/cases/new"' in conversation
+    form = client.get(f"/desk/conversations/{org.care_conversation}/cases/new").text
+    first = message_ids(services, org.care_conversation)[0]
+    assert f'name="message_ids" value="{first}" checked' in form  # the customer's last words, ticked
+    assert 'value="assistenza"' in form  # the title is prefilled from the customer's message
+    answer = open_case(client, services, org)
+    assert answer.status_code == 303
+    case = the_case(services)
+    assert answer.headers["location"] == f"/desk/cases/{case['id']}?done=created"
+    assert case["title"] == "Reso non arrivato" and case["priority"] == "high" and case["department_id"] == org.care
+    links = {(e.payload["kind"], e.payload["ref_id"]) for e in of(recorder, "case.linked")}
+    assert links == {("conversation", org.care_conversation), ("message", first)}
+    page = client.get(answer.headers["location"]).text
+    assert case["number"] in page and "Reso non arrivato" in page
+    assert f'href="/desk/conversations/{org.care_conversation}#message-{first}"' in page
+    panel = client.get(f"/desk/conversations/{org.care_conversation}/cases").text
+    assert f'href="/desk/cases/{case["id"]}"' in panel and case["number"] in panel
+
+
+def test_a_missing_required_field_is_shown_next_to_it_and_nothing_is_created(client, services, org):
+    sign_in(client, "agent_care")
+    technical = type_id(services, "technical_issue")
+    answer = open_case(client, services, org, **{f"f.{technical}.severity": ""})
+    assert answer.status_code == 400
+    assert 'data-error-for="fields.severity"' in answer.text and 'aria-invalid="true"' in answer.text
+    assert 'value="Reso non arrivato"' in answer.text  # what was typed is kept
+    assert count(services, cases) == 0
+
+
+def test_every_form_needs_the_csrf_token(client, services, org):
+    sign_in(client, "agent_care")
+    data = {"type_id": type_id(services, "technical_issue"), "title": "x"}
+    for token in (None, "wrong"):
+        answer = client.post(f"/desk/conversations/{org.care_conversation}/cases",
+                             data={**data, **({"csrf": token} if token else {})}, follow_redirects=False)
+        assert answer.status_code == 403
+    assert count(services, cases) == 0
+    open_case(client, services, org)
+    case = the_case(services)
+    answer = client.post(f"/desk/cases/{case['id']}/status", data={"to": "in_progress", "csrf": "nope"})
+    assert answer.status_code == 403
+    assert the_case(services)["status"] == "new"
+
+
+def test_titles_and_reasons_are_escaped_everywhere(client, services, org):
+    sign_in(client, "agent_care")
+    assert open_case(client, services, org, title=EVIL).status_code == 303
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    csrf = csrf_of(page)
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf, "title": EVIL, "department_id": org.care,
+                                                         "checklist": EVIL})
+    task_id = _task_ids(services)[0]
+    client.post(f"/desk/cases/{case['id']}/tasks/{task_id}/escalate",
+                data={"csrf": csrf, "to_department_id": org.sales, "reason": EVIL})
+    sign_in(client, "admin")
+    for path in (f"/desk/cases/{case['id']}", "/desk/cases", f"/desk/work/{org.sales}",
+                 f"/desk/conversations/{org.care_conversation}/cases"):
+        text = client.get(path).text
+        assert EVIL not in text, path
+        assert "&lt;img src=x onerror=alert(1)&gt;" in text, path
+
+
+def _task_ids(services) -> list[int]:
+    with services.engine.connect() as conn:
+        return [int(i) for i in conn.execute(select(tasks.c.id).order_by(tasks.c.id)).scalars()]
+
+
+def test_transitions_are_the_types_and_a_refused_one_changes_nothing(client, services, org, recorder):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    buttons = set(re.findall(r'data-transition="([a-z_]+)"', page))
+    assert buttons == {"in_progress", "rejected"}  # from "new" in the standard workflow
+    csrf = csrf_of(page)
+    refused = client.post(f"/desk/cases/{case['id']}/status", data={"csrf": csrf, "to": "closed"})
+    assert refused.status_code == 409 and 'data-error-for="to"' in refused.text
+    assert the_case(services)["status"] == "new"
+    moved = client.post(f"/desk/cases/{case['id']}/status", data={"csrf": csrf, "to": "in_progress"},
+                        follow_redirects=False)
+    assert moved.status_code == 303 and the_case(services)["status"] == "in_progress"
+    assert [(e.payload["from"], e.payload["to"]) for e in of(recorder, "case.status_changed")] == [("new", "in_progress")]
+
+
+def test_details_form_validates_custom_fields_next_to_the_field(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    base = {"csrf": csrf_of(page), "title": "Nuovo titolo", "priority": "urgent", "department_id": org.care,
+            "owner_user_id": org.agent_care, "due_at": "", "tags": "reso, urgente", "fields.severity": "enormous",
+            "fields.product": ""}
+    bad = client.post(f"/desk/cases/{case['id']}/details", data=base)
+    assert bad.status_code == 400 and 'id="err-fields-severity"' in bad.text and "one of:" in bad.text
+    assert the_case(services)["title"] == "Reso non arrivato"
+    good = client.post(f"/desk/cases/{case['id']}/details", data={**base, "fields.severity": "blocking",
+                                                                   "due_at": "2030-01-02T10:30"},
+                       follow_redirects=False)
+    assert good.status_code == 303
+    saved = the_case(services)
+    assert saved["title"] == "Nuovo titolo" and saved["priority"] == "urgent"
+    assert saved["fields"]["severity"] == "blocking" and saved["tags"] == ["reso", "urgente"]
+    assert saved["due_at"].isoformat().startswith("2030-01-02T10:30")
+
+
+def test_tasks_checklist_dependencies_and_escalation_with_hand_off_history(client, services, org, recorder):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    csrf = csrf_of(client.get(f"/desk/cases/{case['id']}").text)
+    no_target = client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf, "title": "Verifica"})
+    assert no_target.status_code == 400 and 'data-error-for="task.department_id"' in no_target.text
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf, "title": "Verifica magazzino",
+                                                         "department_id": org.care,
+                                                         "checklist": "Chiama il corriere\nFoto del pacco"})
+    first = _task_ids(services)[0]
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf, "title": "Rimborso",
+                                                         "department_id": org.care, "depends_on": first})
+    second = _task_ids(services)[1]
+    page = client.get(f"/desk/cases/{case['id']}").text
+    assert f'href="#task-{first}"' in page  # the dependency, linked
+    waiting = client.post(f"/desk/cases/{case['id']}/tasks/{second}/status", data={"csrf": csrf, "to": "done"})
+    assert waiting.status_code == 409
+    ticked = client.post(f"/desk/cases/{case['id']}/tasks/{first}/checklist",
+                         data={"csrf": csrf, "index": "1", "done": "1"}, follow_redirects=False)
+    assert ticked.status_code == 303
+    with services.engine.connect() as conn:
+        checklist = conn.execute(select(tasks.c.checklist).where(tasks.c.id == first)).scalar_one()
+    assert [i["done"] for i in checklist] == [False, True]
+    no_reason = client.post(f"/desk/cases/{case['id']}/tasks/{first}/escalate",
+                            data={"csrf": csrf, "to_department_id": org.sales, "reason": " "})
+    assert no_reason.status_code == 400 and f'data-error-for="task-{first}.escalate"' in no_reason.text
+    assert count(services, handoffs) == 0
+    escalated = client.post(f"/desk/cases/{case['id']}/tasks/{first}/escalate",
+                            data={"csrf": csrf, "to_department_id": org.sales, "reason": "Serve il commerciale"},
+                            follow_redirects=False)
+    assert escalated.status_code == 303
+    [event] = of(recorder, "task.escalated")
+    assert (event.payload["from_department_id"], event.payload["to_department_id"]) == (org.care, org.sales)
+    sign_in(client, "agent_sales")  # the receiving department sees the task in its work view and the case
+    work = client.get(f"/desk/work/{org.sales}").text
+    assert f'value="task:{first}"' in work and "Verifica magazzino" in work
+    page = client.get(f"/desk/cases/{case['id']}").text
+    history = page[page.index('id="case-handoffs"'):]
+    assert "Serve il commerciale" in history and "Care" in history and "Sales" in history and "agent_care" in history
+
+
+def test_out_of_scope_cases_conversations_and_departments_are_404(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    csrf = csrf_of(client.get(f"/desk/cases/{case['id']}").text)
+    sign_in(client, "agent_sales")
+    assert client.get(f"/desk/cases/{case['id']}").status_code == 404
+    assert client.get(f"/desk/cases/{case['id'] + 1000}").status_code == 404
+    assert client.get(f"/desk/conversations/{org.care_conversation}/cases/new").status_code == 404
+    assert client.get(f"/desk/conversations/{org.care_conversation}/cases").status_code == 404
+    assert client.get(f"/desk/work/{org.care}").status_code == 404
+    assert case["number"] not in client.get("/desk/cases").text
+    fresh_csrf = csrf_of(client.get(f"/desk/work/{org.sales}").text)
+    assert fresh_csrf != csrf
+    answer = client.post(f"/desk/cases/{case['id']}/status", data={"csrf": fresh_csrf, "to": "in_progress"})
+    assert answer.status_code == 404 and the_case(services)["status"] == "new"
+
+
+def test_list_filters_search_and_pages(client, services, org, monkeypatch):
+    from centralino.web.desk import case_pages
+    sign_in(client, "agent_care")
+    for title in ("Primo reso", "Secondo reso", "Fattura sbagliata"):
+        open_case(client, services, org, title=title)
+    listed = client.get("/desk/cases?q=reso").text
+    assert "Primo reso" in listed and "Secondo reso" in listed and "Fattura sbagliata" not in listed
+    number = the_case_numbers(services)[0]
+    assert "Primo reso" in client.get(f"/desk/cases?q={number}").text
+    assert "Primo reso" not in client.get("/desk/cases?status=in_progress").text
+    monkeypatch.setattr(case_pages, "PAGE", 2)
+    first = client.get("/desk/cases").text
+    assert "Fattura sbagliata" in first and "Secondo reso" in first and "Primo reso" not in first
+    more = re.search(r'id="cases-more" href="([^"]+)"|href="([^"]+)" id="cases-more"', first)
+    assert more
+    second = client.get((more.group(1) or more.group(2)).replace("&amp;", "&")).text
+    assert "Primo reso" in second and "Fattura sbagliata" not in second
+
+
+def the_case_numbers(services) -> list[str]:
+    with services.engine.connect() as conn:
+        return [str(n) for n in conn.execute(select(cases.c.number).order_by(cases.c.id)).scalars()]
+
+
+def test_work_view_bulk_assign_and_escalate(client, services, org, recorder):
+    sign_in(client, "agent_care")
+    open_case(client, services, org, title="Uno")
+    open_case(client, services, org, title="Due")
+    ids = [int(c) for c in _case_ids(services)]
+    sign_in(client, "supervisor")
+    work = client.get(f"/desk/work/{org.care}").text
+    for case_id in ids:
+        assert f'value="case:{case_id}"' in work
+    csrf = csrf_of(work)
+    nothing = client.post(f"/desk/work/{org.care}/bulk", data={"csrf": csrf, "action": "assign",
+                                                              "assignee_user_id": org.supervisor})
+    assert nothing.status_code == 400
+    assigned = client.post(f"/desk/work/{org.care}/bulk", data={
+        "csrf": csrf, "action": "assign", "assignee_user_id": org.supervisor,
+        "items": [f"case:{i}" for i in ids]}, follow_redirects=False)
+    assert assigned.status_code == 303 and "done=2" in assigned.headers["location"]
+    with services.engine.connect() as conn:
+        assert set(conn.execute(select(cases.c.owner_user_id)).scalars()) == {org.supervisor}
+    escalated = client.post(f"/desk/work/{org.care}/bulk", data={
+        "csrf": csrf, "action": "escalate", "to_department_id": org.sales, "reason": "Competenza vendite",
+        "items": [f"case:{ids[0]}"]}, follow_redirects=False)
+    assert escalated.status_code == 303
+    assert [e.payload["case_id"] for e in of(recorder, "case.escalated")] == [ids[0]]
+    assert f'value="case:{ids[0]}"' not in client.get(f"/desk/work/{org.care}").text
+    sign_in(client, "agent_care")
+    assert client.post(f"/desk/work/{org.care}/bulk", data={"csrf": "bad", "action": "assign",
+                                                           "items": [f"case:{ids[1]}"]}).status_code == 403
+
+
+def _case_ids(services) -> list[int]:
+    with services.engine.connect() as conn:
+        return [int(i) for i in conn.execute(select(cases.c.id).order_by(cases.c.id)).scalars()]
+
+
+def test_header_links_and_both_languages_have_every_word(client, org):
+    from pathlib import Path
+
+    from centralino.web.desk.i18n import MESSAGES
+    from centralino.web.desk.pages import ENV
+    sign_in(client, "agent_care")
+    inbox = client.get("/desk/").text
+    assert 'href="/desk/cases"' in inbox and 'href="/desk/work"' in inbox
+    used = set()
+    for template in (Path(ENV.loader.searchpath[0]) / "cases").glob("*.html"):  # type: ignore[attr-defined]
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']\s*\)""", template.read_text()))
+    assert used and used <= MESSAGES["en"].keys() and used <= MESSAGES["it"].keys()
