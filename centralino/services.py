@@ -9,7 +9,10 @@ from sqlalchemy import Engine
 
 from centralino.app.admin import AdminService
 from centralino.app.auth import AccessPolicy, AuthService
+from centralino.app.automation import Automation
+from centralino.app.automation_setup import install_automation
 from centralino.app.campaigns import CampaignService, install_campaigns
+from centralino.app.case_updates import CaseUpdates
 from centralino.app.cases_setup import Cases, install_cases
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.consent import ConsentService
@@ -52,6 +55,8 @@ class Services:
     campaigns: CampaignService | None = None  # paced campaigns: plan, run, progress, funnel (app/campaigns.py)
     routing: RoutingAdmin | None = None  # skills, presence, capacity, queues; .service routes (app/routing*.py)
     service_levels: ServiceLevels | None = None  # contacts, SLA timers, out-of-hours, CSAT (app/service_levels.py)
+    automation: Automation | None = None  # when … if … then … rules, their log (app/automation.py)
+    case_updates: CaseUpdates | None = None  # customers told of case status changes, status by number
     timeline: TimelineWriter | None = None  # the customer's and the case's story, one INSERT per transaction
     cases: Cases | None = None  # cases, tasks, case types, work lists, case SLA (app/cases_setup.py)
 
@@ -88,6 +93,8 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.notifications = install_notifications(settings, bus, services.template_sender)
     services.routing = install_routing(settings, engine, bus)
     services.service_levels = install_service_levels(settings, bus, outbound, services.template_sender)
+    services.automation, services.case_updates = install_automation(
+        engine, bus, services.desk, outbound, services.template_sender, lambda: services.cases)
     services.timeline = install_timeline(bus, lambda: datetime.now(UTC))  # last: after every batch listener
     services.cases = install_cases(engine, bus)
     return services

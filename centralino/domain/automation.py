@@ -398,7 +398,7 @@ def _leaf(op: str, actual: Any, expected: Any) -> bool:
     if missing:
         return False
     if op == "equals":
-        return _norm(actual) == _norm(expected)
+        return bool(_norm(actual) == _norm(expected))
     if op == "in":
         return _norm(actual) in {_norm(v) for v in expected}
     if op == "contains":
@@ -413,7 +413,7 @@ def _leaf(op: str, actual: Any, expected: Any) -> bool:
         except (TypeError, ValueError):
             return False
         bound = float(expected)
-        return {"gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound}[op]
+        return bool({"gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound}[op])
     raise ValueError(f"unknown operator {op}")
 
 
