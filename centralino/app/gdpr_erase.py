@@ -23,7 +23,7 @@ from centralino.errors import Conflict, InvalidInput
 from centralino.events.bus import EventBus
 from centralino.storage import auth as auth_repo
 from centralino.storage.contact_data import walk
-from centralino.storage.contact_erase import ERASED, GONE, erase_rows
+from centralino.storage.contact_erase import ERASED, GONE, allow_audit_redaction, erase_rows
 from centralino.storage.tables import (
     audit_log,
     events,
@@ -134,6 +134,7 @@ class GdprErase:
                 conn.execute(update(events).where(ev.id == row.id).values(payload=payload))
                 scrubbed += 1
         out["events"] = scrubbed
+        allow_audit_redaction(conn)
         out["audit_log"] = int(conn.execute(update(audit_log).where(
             audit_log.c.target_type == "contact", audit_log.c.target_id.in_([str(i) for i in ids]),
             audit_log.c.action != "contact.erased").values(details=GONE)).rowcount or 0)

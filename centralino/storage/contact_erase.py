@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, String, Table, Text, case, delete, literal, null, update
+from sqlalchemy import JSON, Column, Connection, String, Table, Text, case, delete, literal, null, text, update
 
 from centralino.storage.contact_refs import primary_key
 from centralino.storage.tables import metadata
@@ -111,3 +111,10 @@ def _value(col: Column[Any], how: Any, current: Any) -> Any:
 def mark_expression(col: Column[Any]) -> Any:
     """SQL for MARK over many rows at once (retention)."""
     return case((col.is_(None), None), else_=literal(ERASED))
+
+
+def allow_audit_redaction(conn: Connection) -> None:
+    """audit_log is append-only (0014_timeline.py triggers); on PostgreSQL a transaction may rewrite `details`
+    only after saying so (SQLite's trigger guards every other column and lets `details` change)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL centralino.audit_redaction = 'on'"))
