@@ -154,7 +154,7 @@ def test_numbers_are_unique_under_concurrency(services, world):
         try:
             for _ in range(5):
                 numbers.append(open_case(module, who.admin)["number"])
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:  # reported below
             errors.append(err)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
