@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from centralino.app.background import Background
+from centralino.app.case_types import ensure_default_types
 from centralino.app.customer_notify import send_to_customer
 from centralino.app.outbound import OutboundService
 from centralino.app.template_send import TemplateRequest, TemplateSender
@@ -38,6 +40,7 @@ from centralino.storage.tables import contacts, messages
 log = logging.getLogger(__name__)
 
 ORIGIN = "case_updates"
+CASES_TTL_S = 5.0
 FULL_NUMBER = re.compile(r"\bC-(\d{4})-(\d{1,9})\b", re.IGNORECASE)
 SHORT_NUMBER = re.compile(r"\b(?:pratica|caso|case|ticket)\s*(?:n\.?|nr\.?|no\.?|numero|number|#)?\s*(\d{1,9})\b",
                           re.IGNORECASE)
@@ -112,10 +115,13 @@ class CaseUpdates:
         self.templates = templates
         self.clock = clock
         self.background = Background("case-status-queries", self._answer_many)
+        self._has_cases = False  # once a case exists, it stays so (cases are never deleted)
+        self._checked_at = -CASES_TTL_S
 
     def install(self) -> None:
         self.bus.subscribe_in_transaction("case.status_changed", self.on_status_changed)
         self.bus.subscribe("message.received", self.on_received)
+        self.bus.subscribe("case.created", self._case_created)
 
     # --- settings ---------------------------------------------------------------------------------------
 
@@ -136,10 +142,16 @@ class CaseUpdates:
             if data.get(key) is not None and not isinstance(data.get(key), str):
                 raise InvalidInput(f"{key}: a string", field=key)
         with unit_of_work(self.engine, self.bus) as uow:
-            if getattr(tables_cases, "case_types", None) is not None and uow.conn.execute(
-                    select(tables_cases.case_types.c.id).where(tables_cases.case_types.c.key == case_type)
-            ).first() is None:
+            ensure_default_types(uow.conn, self.clock())
+            definition = uow.conn.execute(select(tables_cases.case_types.c.definition)
+                                          .where(tables_cases.case_types.c.key == case_type)).scalar()
+            if definition is None:
                 raise InvalidInput(f"no case type {case_type!r}", field="case_type")
+            known = list((definition.get("workflow") or {}).get("statuses") or [])
+            for index, status in enumerate(statuses):
+                if status not in known:
+                    raise InvalidInput(f"{status!r} is not a status of {case_type}; known: {', '.join(known)}",
+                                       field=f"statuses[{index}]")
             if data.get("template_name"):
                 from centralino.storage.tables_templates import templates
                 if uow.conn.execute(select(templates.c.id).where(templates.c.name == data["template_name"])
@@ -207,8 +219,25 @@ class CaseUpdates:
     # --- a customer asks ----------------------------------------------------------------------------------
 
     def on_received(self, event: Event) -> None:
-        if event.payload.get("type") == "text" and getattr(tables_cases, "cases", None) is not None:
+        """After commit, in the inbound worker's thread: a dict lookup, and (while no case exists at all) one
+        probe every few seconds; the text is read and matched on the background thread."""
+        if event.payload.get("type") == "text" and self._any_case():
             self.background.put(event)
+
+    def _case_created(self, _event: Event) -> None:
+        self._has_cases = True
+
+    def _any_case(self) -> bool:
+        if not self._has_cases and time.monotonic() - self._checked_at > CASES_TTL_S:
+            cases = getattr(tables_cases, "cases", None)
+            try:
+                with self.engine.connect() as conn:
+                    found = cases is not None and conn.execute(select(cases.c.id).limit(1)).first() is not None
+                self._has_cases = found
+            except Exception:
+                log.exception("looking for cases failed")
+            self._checked_at = time.monotonic()
+        return self._has_cases
 
     def wait_idle(self) -> None:
         self.background.wait_idle()
