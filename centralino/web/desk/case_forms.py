@@ -96,6 +96,14 @@ def back_to(case_id: int, anchor: str = "", done: str = "saved") -> RedirectResp
     return RedirectResponse(f"/desk/cases/{case_id}?done={done}{anchor}", status_code=303)
 
 
+def after_hand_off(request: Request, principal: Principal, case_id: int, anchor: str) -> RedirectResponse:
+    """Back to the case, unless the work just left the user's scope (their department handed it on): then to
+    their work view, since the case page would now be "not found" for them."""
+    with services(request).engine.connect() as conn:
+        still = case_repo.is_case_visible(conn, principal, case_id)
+    return back_to(case_id, anchor) if still else RedirectResponse("/desk/work?done=1", status_code=303)
+
+
 # --- opening a case from a conversation -------------------------------------------------------------------------
 
 def open_case(request: Request, principal: Principal, form: FormData, conversation_id: int) -> Response:
@@ -178,7 +186,7 @@ def escalate_case(request: Request, principal: Principal, form: FormData, case_i
             return not_found(request, principal)
         return render_case(request, principal, case_id, status=err.status,
                            errors={**error_of(err, "escalate."), "_form": "escalate"})
-    return back_to(case_id, "#case-handoffs")
+    return after_hand_off(request, principal, case_id, "#case-handoffs")
 
 
 def add_task(request: Request, principal: Principal, form: FormData, case_id: int) -> Response:
@@ -239,6 +247,8 @@ def task_action(kind: str) -> Callable[[Request, Principal, FormData, int, int],
             return render_case(request, principal, case_id, status=err.status,
                                errors={slot: err.message, "_form": slot, **({"to": err.message}
                                                                             if kind == "status" else {})})
+        if kind in ("escalate", "assign"):
+            return after_hand_off(request, principal, case_id, f"#task-{task_id}")
         return back_to(case_id, f"#task-{task_id}")
     handle.__name__ = f"task_{kind}"
     return handle

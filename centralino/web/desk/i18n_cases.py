@@ -4,6 +4,12 @@ work_pages.py), in English and Italian; i18n.py merges them into its MESSAGES.""
 from __future__ import annotations
 
 EN: dict[str, str] = {
+    "case_status.new": "New",
+    "case_status.in_progress": "In progress",
+    "case_status.waiting_customer": "Waiting for the customer",
+    "case_status.resolved": "Resolved",
+    "case_status.closed": "Closed",
+    "case_status.rejected": "Rejected",
     "nav.cases": "Cases",
     "nav.work": "Work",
     "cases.open_case": "Open case",
@@ -119,6 +125,12 @@ EN: dict[str, str] = {
 }
 
 IT: dict[str, str] = {
+    "case_status.new": "Nuova",
+    "case_status.in_progress": "In lavorazione",
+    "case_status.waiting_customer": "In attesa del cliente",
+    "case_status.resolved": "Risolta",
+    "case_status.closed": "Chiusa",
+    "case_status.rejected": "Respinta",
     "nav.cases": "Pratiche",
     "nav.work": "Lavoro",
     "cases.open_case": "Apri pratica",
