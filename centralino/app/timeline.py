@@ -94,7 +94,7 @@ class TimelineWriter:
                 d.channel_id = d.channel_id or int(conv.channel_id)
         now = self.clock()
         kinds = self._kinds(conn, {d.channel_id for d in drafts if d.channel_id is not None})
-        rows = [_row(d, kinds, now) for d in drafts if d.contact_id is not None]
+        rows = [_row(d, kinds, now) for d in drafts if d.contact_id is not None or d.case_id is not None]
         if rows:
             repo.insert_entries(conn, rows)
 

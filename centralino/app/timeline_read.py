@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, not_, select
+from sqlalchemy import Connection, select
 
 from centralino.domain.access import Principal
 from centralino.domain.timeline import GROUPS, KINDS
@@ -55,8 +55,10 @@ def contact_timeline(conn: Connection, principal: Principal, contact_id: int, fi
     hidden: list[int] = []
     if not principal.is_admin:
         cv = conversations.c
-        hidden = [int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id, not_(visible)))
-                  .scalars()]
+        # all minus the visible ones (NOT(visible) would drop rows where the condition is NULL)
+        every = {int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id)).scalars()}
+        seen = {int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id, visible)).scalars()}
+        hidden = sorted(every - seen)
     page, next_cursor = repo.contact_page(conn, contact_id, filters, limit=limit, cursor=cursor,
                                           hidden_conversations=hidden)
     if not principal.is_admin:

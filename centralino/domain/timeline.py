@@ -16,9 +16,10 @@ MESSAGE_KINDS = ("message_in", "message_out", "note", "notification", "campaign"
 CONVERSATION_KINDS = ("conversation_assigned", "conversation_resolved", "conversation_reopened",
                       "conversation_snoozed", "sla_breached", "csat")
 CASE_KINDS = ("case_created", "case_status_changed", "case_updated", "case_assigned", "case_linked",
-              "case_escalated", "case_sla_warning", "case_sla_breached")
-TASK_KINDS = ("task_created", "task_status_changed", "task_assigned", "task_escalated", "task_sla_warning",
-              "task_sla_breached")
+              "case_unlinked", "case_escalated", "case_sla_warning", "case_sla_breached", "case_sla_escalated",
+              "case_customer_notified", "case_status_reported")
+TASK_KINDS = ("task_created", "task_status_changed", "task_updated", "task_assigned", "task_escalated",
+              "task_sla_warning", "task_sla_breached", "task_sla_escalated")
 CONTACT_KINDS = ("consent", "contact_merged")
 KINDS = MESSAGE_KINDS + CONVERSATION_KINDS + CASE_KINDS + TASK_KINDS + CONTACT_KINDS
 GROUPS = {"messages": MESSAGE_KINDS, "conversations": CONVERSATION_KINDS, "cases": CASE_KINDS,
@@ -29,7 +30,7 @@ GROUPS = {"messages": MESSAGE_KINDS, "conversations": CONVERSATION_KINDS, "cases
 CASE_SUMMARY_KEYS = frozenset({
     "case_id", "task_id", "number", "from", "to", "status", "fields", "owner_user_id", "assignee_user_id",
     "department_id", "kind", "ref_id", "from_department_id", "to_department_id", "by", "handoff_id", "priority",
-    "due_at", "case_type", "sla_kind", "ref",
+    "due_at", "case_type", "sla_kind", "ref", "held_seconds", "via", "update_id", "message_id", "on", "action",
 })
 CASE_EVENTS = {f"case.{k.removeprefix('case_')}": k for k in CASE_KINDS} | {
     f"task.{k.removeprefix('task_')}": k for k in TASK_KINDS}
@@ -117,6 +118,8 @@ def draft_for(event_type: str, payload: dict[str, Any], occurred_at: datetime) -
 
 def case_draft(kind: str, p: dict[str, Any], occurred_at: datetime, actor: str | None) -> Draft:
     summary = {k: v for k, v in p.items() if k in CASE_SUMMARY_KEYS and _plain(v)}
+    if isinstance(p.get("changes"), dict):  # case.updated / task.updated: which fields, never their values
+        summary["fields"] = sorted(str(k) for k in p["changes"])
     task_id = _int(p.get("task_id"))
     handoff_id = _int(p.get("handoff_id"))
     ref = f"handoff:{handoff_id}" if handoff_id is not None else f"task:{task_id}" if task_id is not None else None

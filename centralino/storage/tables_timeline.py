@@ -20,7 +20,8 @@ timeline_entries = Table(
     Column("id", Id, primary_key=True),
     # Merges re-point contact_id and conversation_id (their foreign keys are how storage/contact_refs.py finds
     # them); an erasure keeps the entries: nothing personal is here, and the trigger refuses DELETE.
-    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=False, info={"gdpr_erase": "keep"}),
+    # Null only for a case with no customer (its story is read by case_id).
+    Column("contact_id", Id, ForeignKey("contacts.id"), info={"gdpr_erase": "keep"}),
     Column("case_id", Id),  # the case it belongs to (no foreign key: cases live in their own module)
     Column("conversation_id", Id, ForeignKey("conversations.id")),
     # No foreign key: an erased message may go, its entry stays ("message erased"). Text, media and ticks

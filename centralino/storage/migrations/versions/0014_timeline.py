@@ -74,7 +74,7 @@ SQLITE_DOWN = [
 def upgrade() -> None:
     op.create_table('timeline_entries',
     sa.Column('id', centralino.storage.types.Id, nullable=False),
-    sa.Column('contact_id', centralino.storage.types.Id, nullable=False),
+    sa.Column('contact_id', centralino.storage.types.Id, nullable=True),
     sa.Column('case_id', centralino.storage.types.Id, nullable=True),
     sa.Column('conversation_id', centralino.storage.types.Id, nullable=True),
     sa.Column('message_id', centralino.storage.types.Id, nullable=True),
