@@ -19,6 +19,7 @@ from centralino.events.relay import RedisRelay
 from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import admin, api, auth, errors, outbound, webhooks
+from centralino.web import automation as automation_routes
 from centralino.web import campaigns as campaign_routes
 from centralino.web import cases as case_routes
 from centralino.web import consent as consent_routes
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(consent_routes.router)
     app.include_router(routing_routes.router)
     app.include_router(case_routes.router)
+    app.include_router(automation_routes.router)
     app.include_router(template_send_routes.router)
     app.include_router(notification_routes.router)
     app.include_router(report_routes.router)
