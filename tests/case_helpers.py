@@ -45,7 +45,7 @@ def people(org: Org) -> People:
 
 def cases_with_clock(services: Services, clock: Clock) -> Cases:
     """The services' cases, on a test clock (the same engine and bus, so the recorder hears them)."""
-    return install_cases(services.engine, services.bus, clock=clock)
+    return install_cases(services.engine, services.bus, clock=clock, listen=False)
 
 
 SIMPLE_TYPE: dict[str, Any] = {

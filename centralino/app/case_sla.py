@@ -15,10 +15,10 @@ from centralino.app.case_handoffs import case_ref, move_case, move_task, refresh
 from centralino.app.case_types import load_case_type
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.cases import CaseSla, Priority, SlaAction, SlaActionKind, SlaTrigger
-from centralino.events.bus import EventBus
+from centralino.events.bus import Event, EventBus
 from centralino.storage import cases as repo
 from centralino.storage.sql import insert_ignore
-from centralino.storage.tables_cases import case_sla_timers, cases, tasks
+from centralino.storage.tables_cases import case_links, case_sla_timers, cases, tasks
 
 FIRST_RESPONSE, RESOLUTION, TASK = "first_response", "resolution", "task"
 
@@ -89,6 +89,27 @@ def stop_timers(conn: Connection, keys: list[str], now: datetime) -> None:
     t = case_sla_timers.c
     conn.execute(update(case_sla_timers).where(t.timer_key.in_(keys), t.stopped_at.is_(None))
                  .values(stopped_at=now, next_check_at=None))
+
+
+def first_response_by_reply(uow: UnitOfWork, conversation_id: int, now: datetime) -> None:
+    """An agent's reply on a linked conversation is the first response of its open cases that had none (one
+    indexed lookup per agent message: ix_case_links_ref)."""
+    ca = cases.c
+    waiting = [int(i) for i in uow.conn.execute(
+        select(ca.id).join(case_links, case_links.c.case_id == ca.id)
+        .where(case_links.c.kind == "conversation", case_links.c.ref_id == conversation_id,
+               ca.first_responded_at.is_(None), ca.closed_at.is_(None))).scalars()]
+    for case_id in waiting:
+        uow.conn.execute(update(cases).where(ca.id == case_id).values(first_responded_at=now))
+        stop_timers(uow.conn, [f"case:{case_id}:{FIRST_RESPONSE}"], now)
+        refresh_case_work(uow.conn, case_id)
+
+
+def install_first_response(bus: EventBus, clock: Callable[[], datetime]) -> None:
+    def on_queued(uow: UnitOfWork, event: Event) -> None:
+        if str(event.payload.get("origin") or "").startswith("agent:") and event.payload.get("conversation_id"):
+            first_response_by_reply(uow, int(event.payload["conversation_id"]), clock())
+    bus.subscribe_in_transaction("message.queued", on_queued)
 
 
 class CaseSlaClock:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from centralino.app.case_sla import CaseSlaClock
+from centralino.app.case_sla import CaseSlaClock, install_first_response
 from centralino.app.case_tasks import TaskService
 from centralino.app.case_types import CaseTypeAdmin
 from centralino.app.case_views import CaseViews
@@ -30,7 +30,12 @@ class Cases:
     sla: CaseSlaClock  # run_once: warnings, breaches and escalation (workers/sla.py)
 
 
-def install_cases(engine: Engine, bus: EventBus, *, clock: Callable[[], datetime] = _utcnow) -> Cases:
+def install_cases(engine: Engine, bus: EventBus, *, clock: Callable[[], datetime] = _utcnow,
+                  listen: bool = True) -> Cases:
+    """`listen`: subscribe the in-transaction listener (an agent's reply on a linked conversation is the cases'
+    first response); once per bus."""
+    if listen:
+        install_first_response(bus, clock)
     return Cases(types=CaseTypeAdmin(engine, bus, clock=clock), cases=CaseService(engine, bus, clock=clock),
                  tasks=TaskService(engine, bus, clock=clock), views=CaseViews(engine),
                  sla=CaseSlaClock(engine, bus, clock=clock))

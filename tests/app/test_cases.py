@@ -210,3 +210,24 @@ def test_case_types_are_admin_managed(services, world):
     with pytest.raises(InvalidInput) as inactive:
         open_case(module, who.admin)
     assert inactive.value.field == "case_type"
+
+
+def test_an_agent_reply_on_a_linked_conversation_is_the_first_response(services, world):
+    from centralino.domain.outbound import Text
+    from centralino.storage.tables_cases import case_sla_timers
+
+    org, who, _, _ = world
+    module = services.cases  # the installed module: its listener hears the reply
+    case = module.cases.do_create_case(who.agent_care, case_type="complaint", title="Reclamo",
+                                       conversation_id=org.care_conversation,
+                                       fields={"description": "Il pacco è arrivato rotto"})
+    other = module.cases.do_create_case(who.agent_care, case_type="complaint", title="Senza conversazione",
+                                        fields={"description": "Telefonata in negozio"})
+    services.outbound.do_send(org.sales_conversation, Text("altro cliente"), origin=f"agent:{org.agent_sales}")
+    assert rows(services, cases, cases.c.id == case["id"])[0]["first_responded_at"] is None
+    services.outbound.do_send(org.care_conversation, Text("Ci pensiamo noi"), origin=f"agent:{org.agent_care}")
+    answered = rows(services, cases, cases.c.id == case["id"])[0]
+    assert answered["first_responded_at"] is not None
+    timer = rows(services, case_sla_timers, case_sla_timers.c.timer_key == f"case:{case['id']}:first_response")[0]
+    assert timer["stopped_at"] is not None and timer["next_check_at"] is None
+    assert rows(services, cases, cases.c.id == other["id"])[0]["first_responded_at"] is None
