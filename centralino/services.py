@@ -17,6 +17,7 @@ from centralino.app.cases_setup import Cases, install_cases
 from centralino.app.channel_directory import ChannelDirectory
 from centralino.app.consent import ConsentService
 from centralino.app.consent_arrivals import install_consent
+from centralino.app.contact_admin import ContactAdmin, install_contact_admin
 from centralino.app.desk import DeskActions
 from centralino.app.inbound import InboundProcessor
 from centralino.app.notifications_setup import Notifications, install_notifications
@@ -57,6 +58,7 @@ class Services:
     service_levels: ServiceLevels | None = None  # contacts, SLA timers, out-of-hours, CSAT (app/service_levels.py)
     automation: Automation | None = None  # when … if … then … rules, their log (app/automation.py)
     case_updates: CaseUpdates | None = None  # customers told of case status changes, status by number
+    contact_admin: ContactAdmin | None = None  # merge, duplicates, CSV, GDPR, retention (app/contact_admin.py)
     timeline: TimelineWriter | None = None  # the customer's and the case's story, one INSERT per transaction
     cases: Cases | None = None  # cases, tasks, case types, work lists, case SLA (app/cases_setup.py)
 
@@ -93,6 +95,7 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.notifications = install_notifications(settings, bus, services.template_sender)
     services.routing = install_routing(settings, engine, bus)
     services.service_levels = install_service_levels(settings, bus, outbound, services.template_sender)
+    services.contact_admin = install_contact_admin(settings, engine, bus, services.consent)
     services.automation, services.case_updates = install_automation(
         engine, bus, services.desk, outbound, services.template_sender, lambda: services.cases)
     services.timeline = install_timeline(bus, lambda: datetime.now(UTC))  # last: after every batch listener

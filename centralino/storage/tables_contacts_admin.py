@@ -46,6 +46,7 @@ contact_imports = Table(
     Column("unchanged_count", Integer, nullable=False, default=0),
     Column("skipped_count", Integer, nullable=False, default=0),  # invalid rows left out ("import valid rows")
     Column("errors", Json, nullable=False),  # [{row, column, message}], capped
+    Column("preview", Json, nullable=False),  # {columns, would_create, would_update}
     Column("actor", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),  # heartbeat while running: a stale run may be resumed

@@ -23,6 +23,7 @@ from centralino.web import automation as automation_routes
 from centralino.web import campaigns as campaign_routes
 from centralino.web import cases as case_routes
 from centralino.web import consent as consent_routes
+from centralino.web import contacts_admin as contact_admin_routes
 from centralino.web import notifications as notification_routes
 from centralino.web import reports as report_routes
 from centralino.web import routing as routing_routes
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = CentralinoApp(title="Centralino", version=__version__, lifespan=lifespan,
                         description="Omnichannel contact center, WhatsApp first. Read API; webhooks under /webhooks.")
     errors.install(app)
+    app.include_router(contact_admin_routes.router)  # before desk_contacts: /contacts/duplicates is no id
     app.include_router(desk_contacts.router)
     app.include_router(timeline_routes.router)  # before api.router: /contacts/{id}/timeline
     app.include_router(api.router)

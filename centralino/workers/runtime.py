@@ -17,6 +17,7 @@ from centralino.workers.campaigns import CampaignFeedLoop
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
 from centralino.workers.router import RouterLoop
+from centralino.workers.retention import RetentionLoop
 from centralino.workers.sender import OutboxSender
 from centralino.workers.sla import sla_loop_for
 
@@ -77,6 +78,8 @@ class WorkerRuntime:
                                               self.services.settings.routing_poll_s).run_forever(), name="router")]
               if self.services.routing is not None else []),
             asyncio.create_task(sla_loop_for(self.services).run_forever(), name="sla"),
+            *([asyncio.create_task(RetentionLoop(self.services.contact_admin.retention).run_forever(),
+                                   name="retention")] if self.services.contact_admin is not None else []),
         ]
 
     async def stop(self) -> None:

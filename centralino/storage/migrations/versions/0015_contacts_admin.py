@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('unchanged_count', sa.Integer(), nullable=False),
     sa.Column('skipped_count', sa.Integer(), nullable=False),
     sa.Column('errors', Json, nullable=False),
+    sa.Column('preview', Json, nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('created_at', UTC(timezone=True), nullable=False),
     sa.Column('updated_at', UTC(timezone=True), nullable=False),
