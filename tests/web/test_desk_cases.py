@@ -302,3 +302,80 @@ def test_header_links_and_both_languages_have_every_word(client, org):
     for template in (Path(ENV.loader.searchpath[0]) / "cases").glob("*.html"):  # type: ignore[attr-defined]
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']\s*\)""", template.read_text()))
     assert used and used <= MESSAGES["en"].keys() and used <= MESSAGES["it"].keys()
+
+
+def test_handing_a_case_out_of_ones_scope_lands_on_the_work_view(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    missing = client.post(f"/desk/cases/{case['id']}/escalate", data={"csrf": csrf_of(page), "reason": "x"})
+    assert missing.status_code == 400 and 'data-error-for="escalate.to_department_id"' in missing.text
+    answer = client.post(f"/desk/cases/{case['id']}/escalate", data={
+        "csrf": csrf_of(page), "to_department_id": org.sales, "reason": "Riguarda un contratto"},
+        follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/desk/work?done=1"
+    assert the_case(services)["department_id"] == org.sales
+    assert client.get(f"/desk/cases/{case['id']}").status_code == 404  # no longer theirs: not found
+
+
+def test_work_view_filters_by_kind_risk_and_assignee_in_the_query_string(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org, title="Caso senza attività")
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf_of(page), "title": "Scaduta ieri",
+                                                         "department_id": org.care, "due_at": "2020-01-01T09:00"})
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf_of(page), "title": "Mia", "department_id":
+                                                         org.care, "assignee_user_id": org.agent_care})
+    work = f"/desk/work/{org.care}"
+    everything = client.get(work).text
+    assert "Caso senza attività" in everything and "Scaduta ieri" in everything and "Mia" in everything
+    assert everything.index("Scaduta ieri") < everything.index("Caso senza attività")  # earliest due first
+    overdue = client.get(f"{work}?risk=overdue").text
+    assert "Scaduta ieri" in overdue and 'data-risk="overdue"' in overdue and "Mia</td>" not in overdue
+    tasks_only = client.get(f"{work}?kind=tasks").text
+    assert 'data-kind="case"' not in tasks_only and 'data-kind="task"' in tasks_only
+    mine = client.get(f"{work}?assignee=me").text
+    assert "Mia" in mine and "Scaduta ieri" not in mine
+    assert 'id="saved-filters"' in mine  # the page's script saves the query string in this browser
+
+
+def test_bulk_status_changes_tasks_and_reports_cases_it_cannot_change(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf_of(page), "title": "Uno",
+                                                         "department_id": org.care})
+    [task_id] = _task_ids(services)
+    work = client.get(f"/desk/work/{org.care}").text
+    answer = client.post(f"/desk/work/{org.care}/bulk", data={
+        "csrf": csrf_of(work), "action": "status", "status": "in_progress",
+        "items": [f"task:{task_id}", f"case:{case['id']}"]})
+    assert answer.status_code == 200  # one done, one refused: the page again, with the refusal by item
+    assert f'data-error-for="case:{case["id"]}"' in answer.text
+    with services.engine.connect() as conn:
+        assert conn.execute(select(tasks.c.status).where(tasks.c.id == task_id)).scalar_one() == "in_progress"
+    assert the_case(services)["status"] == "new"
+
+
+def test_the_conversation_panel_lists_only_the_cases_the_user_may_see(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org, title="Visibile")
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    client.post(f"/desk/cases/{case['id']}/escalate", data={"csrf": csrf_of(page), "to_department_id": org.sales,
+                                                           "reason": "Vendite"})
+    panel = client.get(f"/desk/conversations/{org.care_conversation}/cases").text
+    assert "Visibile" not in panel and 'data-loaded="1"' in panel  # the conversation is theirs, the case no more
+    sign_in(client, "admin")
+    assert "Visibile" in client.get(f"/desk/conversations/{org.care_conversation}/cases").text
+
+
+def test_the_last_n_link_ticks_the_newest_messages(client, services, org):
+    sign_in(client, "agent_care")
+    ids = message_ids(services, org.care_conversation)
+    form = client.get(f"/desk/conversations/{org.care_conversation}/cases/new?last=1").text
+    assert f'value="{ids[-1]}" checked' in form
+    assert f'href="/desk/conversations/{org.care_conversation}/cases/new?last=3"' in form

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from centralino.app.cases_setup import Cases
 from centralino.domain.access import Principal
-from centralino.errors import CentralinoError, Forbidden, NotFound
+from centralino.errors import CentralinoError, Forbidden, InvalidInput, NotFound
 from centralino.storage import cases as case_repo
 from centralino.web.desk import case_views as views
 from centralino.web.desk.case_pages import not_found, open_form_context, render_case, user_language
@@ -119,7 +119,7 @@ def open_case(request: Request, principal: Principal, form: FormData, conversati
         "fields": {k: "" if v is None else str(v) for k, v in fields.items()}}
     try:
         if chosen is None:
-            raise NotFound("choose a case type", field="type_id")
+            raise InvalidInput("choose a case type", field="type_id")
         created = case_app(request).cases.do_create_case(
             principal, case_type=int(chosen["id"]), title=values["title"], conversation_id=conversation_id,
             message_ids=values["message_ids"], priority=values["priority"] or None,
@@ -179,7 +179,7 @@ def escalate_case(request: Request, principal: Principal, form: FormData, case_i
     try:
         to = _int(form.get("to_department_id"))
         if to is None:
-            raise NotFound("choose a department", field="to_department_id")
+            raise InvalidInput("choose a department", field="to_department_id")
         case_app(request).cases.do_escalate_case(principal, case_id, to, str(form.get("reason") or ""))
     except CentralinoError as err:
         if err.field == "case_id":
@@ -234,13 +234,13 @@ def task_action(kind: str) -> Callable[[Request, Principal, FormData, int, int],
                 items = [dict(i) for i in task["checklist"]]
                 index = _int(form.get("index"))
                 if index is None or not 0 <= index < len(items):
-                    raise NotFound("no such checklist item", field="checklist")
+                    raise InvalidInput("no such checklist item", field="checklist")
                 items[index]["done"] = str(form.get("done")) == "1"
                 tasks.do_update_task(principal, task_id, {"checklist": items})
             else:
                 to = _int(form.get("to_department_id"))
                 if to is None:
-                    raise NotFound("choose a department", field="to_department_id")
+                    raise InvalidInput("choose a department", field="to_department_id")
                 tasks.do_escalate_task(principal, task_id, to, str(form.get("reason") or ""))
         except CentralinoError as err:
             slot = f"task-{task_id}.{'escalate' if kind == 'escalate' else 'assign' if kind == 'assign' else kind}"
