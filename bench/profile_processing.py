@@ -40,6 +40,8 @@ def main() -> None:
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     p.add_argument("--async-commit", action="store_true",
                    help="PostgreSQL: synchronous_commit=off for the database (how much is the WAL flush)")
+    p.add_argument("--per-delivery", type=int, default=10, help="messages per webhook delivery (realtime: 1)")
+    p.add_argument("--batch", type=int, help="deliveries per worker batch (default: the worker's)")
     p.add_argument("--no-profile", action="store_true", help="time without cProfile")
     a = p.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="centralino-prof-"))
@@ -66,7 +68,9 @@ def main() -> None:
         except Conflict:
             pass
         services.directory.refresh()
-        reqs = common.batch_requests(a.messages // 10, 10, sender_base=1_000_000, senders=1000, tag="PROF")
+        if a.batch:
+            services.delivery_worker.batch = a.batch
+        reqs = common.batch_requests(a.messages // a.per_delivery, a.per_delivery, sender_base=1_000_000, senders=1000, tag="PROF")
         bodies = [r.split(b"\r\n\r\n", 1)[1] for r in reqs]
         with services.engine.begin() as conn:
             deliveries.store_many(conn, "whatsapp", bodies, datetime.now(UTC))

@@ -42,7 +42,18 @@ import uvloop
 from sqlalchemy import select
 
 from bench import common
-from bench.ingest import CpuMeter, Proc, Runner, code_version, fmt_cpu, free_port, peak_rss_mb, say, server_env
+from bench.ingest import (
+    CpuMeter,
+    Proc,
+    Runner,
+    code_version,
+    fmt_cpu,
+    free_port,
+    peak_rss_mb,
+    proc_cpu_s,
+    say,
+    server_env,
+)
 from bench.loadgen import _connect, _exchange
 from centralino.config import Mode, Settings
 from centralino.demo_access import SETUP
@@ -197,6 +208,7 @@ class RealtimeBench:
         self.url = f"postgresql://postgres@127.0.0.1:5432/{self.db_name}"
         self.port = free_port()
         self.web: Proc | None = None
+        self.worker: Proc | None = None
         self.seq = 0  # deliveries sent so far (their wamid index)
 
     def pg_admin(self, sql: str) -> None:
@@ -228,7 +240,12 @@ class RealtimeBench:
                 agents.append(Agent(email, fetch_slot=i if i < self.args.sample else None))
         finally:
             services.dispose()
-        env = {**server_env(self.url, self.workdir), **HASH_ENV, "CENTRALINO_RUN_WORKERS": "true"}
+        env = {**server_env(self.url, self.workdir), **HASH_ENV}
+        if self.args.single:
+            env["CENTRALINO_RUN_WORKERS"] = "true"
+        else:  # production's shape: the workers in their own process, their events reach the web through Redis
+            env.update(CENTRALINO_RUN_WORKERS="false", CENTRALINO_REDIS_URL=self.args.redis_url)
+            self.worker = self.runner.spawn("worker", ["-m", "centralino.cli", "worker"], env)
         self.web = self.runner.spawn("web", ["-m", "centralino.cli", "serve", "--port", str(self.port)], env)
         deadline = time.monotonic() + 60
         while True:
@@ -254,9 +271,12 @@ class RealtimeBench:
         acks: dict[int, float] = {}
         assert self.web is not None
         meter = CpuMeter(self.web.popen.pid)
+        worker_cpu0, t0 = self._worker_cpu_s(), time.perf_counter()
         failures = await client.send(requests, a.rate, acks, self.seq)
         await asyncio.sleep(2.0)
         cpu = meter.stop()
+        cpu["worker"] = round((self._worker_cpu_s() - worker_cpu0) / (time.perf_counter() - t0), 2)
+        cpu["other"] = round(max(0.0, cpu["other"] - cpu["worker"]), 2)
         client.stop.set()
         await asyncio.sleep(0.5)
         for task in streams:
@@ -271,6 +291,9 @@ class RealtimeBench:
         await client.http.aclose()
         self.seq += count
         return {**self.measure(agents, acks, failures, cpu), "fragments_unfinished": unfinished}
+
+    def _worker_cpu_s(self) -> float:
+        return proc_cpu_s(self.worker.popen.pid) if self.worker is not None else 0.0
 
     def measure(self, agents: list[Agent], acks: dict[int, float], failures: int,
                 cpu: dict[str, float]) -> dict[str, Any]:
@@ -303,7 +326,7 @@ class RealtimeBench:
         ev, fr = latency_stats(to_event), latency_stats(to_fragment)
         say(f"    ack->event    p50 {ev['p50_ms']} ms  p99 {ev['p99_ms']} ms  max {ev['max_ms']} ms  (n={ev['n']})")
         say(f"    ack->fragment p50 {fr['p50_ms']} ms  p99 {fr['p99_ms']} ms  max {fr['max_ms']} ms  (n={fr['n']})")
-        say(fmt_cpu(cpu))
+        say(fmt_cpu(cpu) + (f"; worker process {cpu['worker']:.2f}" if self.worker is not None else ""))
         return {"agents": len(agents), "acknowledged": len(acks), "not_200": failures, "stored": len(stored),
                 "events_expected": expected, "events_received": received, "events_missed_connected": missed,
                 "events_missed_in_gaps": in_gap, "ack_to_event": ev, "ack_to_fragment": fr,
@@ -331,12 +354,14 @@ class RealtimeBench:
             "baseline_1agent_p99_ms": base["ack_to_event"]["p99_ms"],
             "p99_ratio_to_1agent": round(ev["p99_ms"] / base["ack_to_event"]["p99_ms"], 2),
             "events_missed_connected": full["events_missed_connected"],
-            "server_cpu_cores": full["cpu_cores"]["server"], "server_peak_rss_mb": rss,
+            "server_cpu_cores": full["cpu_cores"]["server"], "worker_cpu_cores": full["cpu_cores"]["worker"],
+            "server_peak_rss_mb": rss,
             "target_p99_under_300ms": ev["p99_ms"] < TARGET_P99_MS,
             "run": full, "baseline": base,
             "settings": {"quick": a.quick, "duration_s": a.duration, "baseline_s": a.baseline_s, "sample": a.sample,
                          "fragment_every": a.fragment_every,
-                         "server": "centralino serve (web + in-process workers), 1 process",
+                         "server": ("centralino serve (web + in-process workers), 1 process" if a.single else
+                                    "centralino serve (web) + centralino worker, events relayed through Redis"),
                          "cores": os.cpu_count(), **code_version()},
         }
 
@@ -346,6 +371,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="short load phases (under a minute in all)")
     p.add_argument("--agents", type=int, default=200)
+    p.add_argument("--single", action="store_true",
+                   help="one process (web + embedded workers) instead of production's web + worker + Redis")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     p.add_argument("--rate", type=float, default=200.0, help="inbound deliveries per second")
     p.add_argument("--sample", type=int, default=20, help="agents that also fetch fragments")
     p.add_argument("--fragment-every", type=int, default=10,

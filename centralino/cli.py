@@ -95,7 +95,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from centralino.web.app import create_app
 
     settings = _with_overrides(settings, args, **({"run_workers": False} if args.no_workers else {}))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # The same reasons as the worker's (below): with the embedded workers the event loop that serves the
+    # webhooks and the live desk shares the GIL with threads doing database work.
+    sys.setswitchinterval(WORKER_SWITCH_INTERVAL_S)
+    app = create_app(settings)
+    _quiet_garbage_collector()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
 

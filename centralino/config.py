@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     ingest_batch_wait_ms: float = Field(default=0.0, ge=0)
     worker_batch: int = Field(default=100, ge=1)
     worker_poll_s: float = Field(default=1.0, gt=0)
+    # A batch of deliveries costs ~20 statements whatever its size: woken for every stored webhook, a worker
+    # would run many tiny batches. A new batch starts at most this often unless the last one was full.
+    delivery_batch_interval_ms: float = Field(default=50.0, ge=0)
     # How long a worker holds a claimed delivery before another may take it (a crashed worker's
     # deliveries are picked up again after this).
     delivery_lease_s: float = Field(default=60.0, gt=0)

@@ -29,15 +29,19 @@ class StatusMirror:
 
     def on_status(self, uow: UnitOfWork, events: list[Event]) -> None:
         """message.status_changed, once per transaction (EventBus.subscribe_in_transaction_batch)."""
-        self.apply(uow.conn, events)
+        queued = self.apply(uow.conn, events)
+        if queued:  # wakes the callback sender (workers/runtime.py) instead of it polling after every webhook
+            uow.emit("notification.callback_queued", callbacks=queued)
 
-    def apply(self, conn: Connection, events: list[Event]) -> None:
+    def apply(self, conn: Connection, events: list[Event]) -> int:
+        """Mirror the statuses onto their notifications; how many status callbacks were queued."""
         ids = sorted({int(e.payload["message_id"]) for e in events})
         found: dict[int, Any] = {}
         for start in range(0, len(ids), CHUNK):
             found.update({int(r.message_id): r for r in repo.by_messages(conn, ids[start:start + CHUNK])})
         if not found:
-            return
+            return 0
+        queued = 0
         now = self.clock()
         for ev in events:  # in the order they happened: callbacks are queued (and sent) in that order
             message_id = int(ev.payload["message_id"])
@@ -49,3 +53,5 @@ class StatusMirror:
             if row.callback_url:
                 repo.enqueue_callback(conn, int(row.id), str(row.callback_url), callback_payload(
                     int(row.id), message_id, status, ev.payload.get("previous"), error_code, ev.occurred_at), now)
+                queued += 1
+        return queued

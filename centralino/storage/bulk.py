@@ -9,7 +9,8 @@ from sqlalchemy import Connection, String, Table, and_, bindparam, case, func, o
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from centralino.storage.contacts import follows_profile
+# the module, not the name: storage.contacts imports (through service_levels) this module back
+from centralino.storage import contacts as contact_repo
 from centralino.storage.tables import contact_identities, contacts, conversations, message_reactions, messages
 from centralino.storage.types import UTCDateTime
 
@@ -80,7 +81,7 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
         .where(c.id == bindparam("cid"),
                or_(c.display_name_at.is_(None), c.display_name_at < at,
                    and_(c.display_name_at == at, func.coalesce(c.profile_name, "") < name)))
-        .values(display_name=follows_profile(name), profile_name=name, username=bindparam("username"),
+        .values(display_name=contact_repo.follows_profile(name), profile_name=name, username=bindparam("username"),
                 display_name_at=at, updated_at=bindparam("now")),
         updates,
     )

@@ -23,6 +23,9 @@ _COLUMNS = "(channel_kind, received_at, body, state, attempts)"
 _COPY_TYPES = ["varchar", "timestamptz", "bytea", "varchar", "int4"]
 
 
+DELIVERIES_CHANNEL = "centralino_deliveries"  # PostgreSQL LISTEN/NOTIFY channel: deliveries were stored
+
+
 def store_many(conn: Connection, channel_kind: str, bodies: list[bytes], now: datetime) -> None:
     """Insert a group commit's deliveries. This runs once per batch on the webhook hot path, so it
     goes to the driver directly (COPY on PostgreSQL, executemany of tuples on SQLite): about half the
@@ -35,6 +38,8 @@ def store_many(conn: Connection, channel_kind: str, bodies: list[bytes], now: da
                 copy.set_types(_COPY_TYPES)
                 for body in bodies:
                     copy.write_row((channel_kind, now, body, "pending", 0))
+            # delivered at commit: wakes the delivery workers of other processes (workers/pg_wakeup.py)
+            cursor.execute(f"NOTIFY {DELIVERIES_CHANNEL}")
         else:
             # The text form SQLAlchemy's SQLite DATETIME writes (UTC, no offset: see storage/types.py).
             stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -179,6 +179,17 @@ def read_marker(conn: Connection, conversation_id: int) -> dict[str, Any] | None
     return dict(row) if row else None
 
 
+def conversations_of_contacts(conn: Connection, contact_ids: list[int]) -> dict[int, list[int]]:
+    if not contact_ids:
+        return {}
+    cv = conversations.c
+    found: dict[int, list[int]] = {}
+    for contact_id, conversation_id in conn.execute(select(cv.contact_id, cv.id).where(
+            cv.contact_id.in_(sorted(set(contact_ids)))).order_by(cv.id)):
+        found.setdefault(int(contact_id), []).append(int(conversation_id))
+    return found
+
+
 def conversations_of_contact(conn: Connection, contact_id: int) -> list[int]:
     cv = conversations.c
     return [int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id).order_by(cv.id)).scalars()]

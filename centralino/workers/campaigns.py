@@ -26,6 +26,7 @@ from centralino.storage import campaigns as repo
 log = logging.getLogger(__name__)
 
 TICK_S = 0.2
+IDLE_TICK_S = 1.0  # no campaign running: scheduled starts are checked once a second
 LOOKAHEAD_S = 2.0  # the channel's outbox is kept about this many seconds of sends deep
 MAX_BATCH = 1000  # recipients per transaction
 
@@ -37,12 +38,14 @@ class CampaignFeedLoop:
         self.campaigns = campaigns
         self.clock = clock
         self._next_slot: dict[int, float] = {}  # campaign id → when its next message is due
+        self.running = 0  # campaigns running at the last tick
 
     def run_once(self) -> int:
         """One tick; how many recipients were queued or skipped."""
         self.campaigns.start_due()
         with self.engine.connect() as conn:
             running = repo.with_status(conn, [CampaignStatus.RUNNING.value])
+        self.running = len(running)
         moved = 0
         for campaign in running:
             moved += self._feed(campaign)
@@ -78,8 +81,9 @@ class CampaignFeedLoop:
             except Exception:
                 log.exception("campaign feeder round failed; retrying")
                 moved = 0
-            # busy: come back soon to keep the queue topped up; idle: a tick is plenty
-            await asyncio.sleep(TICK_S / 2 if moved else TICK_S)
+            # busy: come back soon to keep the queue topped up; running: a tick is plenty; nothing running:
+            # a slower tick (a campaign started by a person takes effect within a second)
+            await asyncio.sleep(TICK_S / 2 if moved else TICK_S if self.running else IDLE_TICK_S)
 
 
 def _dt(seconds: float) -> datetime:

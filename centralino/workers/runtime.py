@@ -16,6 +16,7 @@ from centralino.workers.callbacks import CallbackSender
 from centralino.workers.campaigns import CampaignFeedLoop
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
+from centralino.workers.pg_wakeup import DeliveryWakeup
 from centralino.workers.router import RouterLoop
 from centralino.workers.retention import RetentionLoop
 from centralino.workers.sender import OutboxSender
@@ -23,6 +24,7 @@ from centralino.workers.sla import sla_loop_for
 
 log = logging.getLogger(__name__)
 
+CALLBACK_EVENT = "notification.callback_queued"  # app/notification_statuses.py
 OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued", "campaign.batch_queued")
 
 
@@ -34,11 +36,16 @@ class WorkerRuntime:
         """Build it on the event loop that runs it (the Graph API session belongs to that loop).
         `http_client`: the media downloads' client (by default one of our own)."""
         self.services = services
-        self.wake = asyncio.Event()
+        self.wake = asyncio.Event()  # webhooks stored: the delivery worker has work
+        # Each loop waits on its own wake-up (or its poll interval), so a stored webhook does not make the
+        # media and callback loops query for work they cannot have yet.
+        self.media_wake = asyncio.Event()
+        self.callbacks_wake = asyncio.Event()
         self.outbox_wake = asyncio.Event()
         self._loop_ref: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._relay: RedisRelay | None = None
+        self._delivery_wakeup: DeliveryWakeup | None = None
         self._own_client = http_client is None
         settings = services.settings
         self.http = http_client or make_media_client()
@@ -51,6 +58,17 @@ class WorkerRuntime:
 
     def notify(self, _count: int = 0) -> None:
         self.wake.set()
+
+    def _set_soon(self, wake: asyncio.Event) -> None:
+        if self._loop_ref is not None:
+            self._loop_ref.call_soon_threadsafe(wake.set)
+
+    def notify_media(self, event: Event) -> None:
+        if event.payload.get("has_media"):
+            self._set_soon(self.media_wake)
+
+    def notify_callbacks(self, _event: Event) -> None:
+        self._set_soon(self.callbacks_wake)
 
     def notify_outbox(self, _event: Event | None = None) -> None:
         """Something was queued: wake the sender. Called from whichever thread committed it."""
@@ -66,14 +84,22 @@ class WorkerRuntime:
             self._relay.start(self.services.bus)
         for event_type in OUTBOX_EVENTS:
             self.services.bus.subscribe(event_type, self.notify_outbox)
+        if self.services.engine.dialect.name == "postgresql":  # deliveries stored by other processes
+            self._delivery_wakeup = DeliveryWakeup(self.services.engine.url, lambda: self._set_soon(self.wake))
+            self._delivery_wakeup.start()
+        self.services.bus.subscribe("message.received", self.notify_media)
+        self.services.bus.subscribe(CALLBACK_EVENT, self.notify_callbacks)
         self._tasks = [
-            asyncio.create_task(self._loop("deliveries", self._deliveries_once), name="deliveries"),
-            asyncio.create_task(self._loop("media", self.media.run_once), name="media"),
+            asyncio.create_task(self._loop("deliveries", self._deliveries_once, self.wake,
+                                           min_interval=self.services.settings.delivery_batch_interval_ms / 1000,
+                                           full=self.services.delivery_worker.batch), name="deliveries"),
+            asyncio.create_task(self._loop("media", self.media.run_once, self.media_wake), name="media"),
             asyncio.create_task(self.sender.run_forever(self.outbox_wake), name="sender"),
             asyncio.create_task(self._wake_snoozed_forever(), name="snoozes"),
             *([asyncio.create_task(CampaignFeedLoop(self.services.engine, self.services.campaigns).run_forever(),
                                    name="campaigns")] if self.services.campaigns is not None else []),
-            asyncio.create_task(self._loop("callbacks", self.callbacks.run_once), name="callbacks"),
+            asyncio.create_task(self._loop("callbacks", self.callbacks.run_once, self.callbacks_wake),
+                                name="callbacks"),
             *([asyncio.create_task(RouterLoop(self.services.routing.service, self.services.bus,
                                               self.services.settings.routing_poll_s).run_forever(), name="router")]
               if self.services.routing is not None else []),
@@ -85,6 +111,11 @@ class WorkerRuntime:
     async def stop(self) -> None:
         for event_type in OUTBOX_EVENTS:
             self.services.bus.unsubscribe(event_type, self.notify_outbox)
+        self.services.bus.unsubscribe("message.received", self.notify_media)
+        self.services.bus.unsubscribe(CALLBACK_EVENT, self.notify_callbacks)
+        if self._delivery_wakeup is not None:
+            await asyncio.to_thread(self._delivery_wakeup.stop)
+            self._delivery_wakeup = None
         if self._relay is not None:
             await self._relay.stop()
             self._relay = None
@@ -110,9 +141,17 @@ class WorkerRuntime:
     async def _deliveries_once(self) -> int:
         return await asyncio.to_thread(self.services.delivery_worker.run_once)
 
-    async def _loop(self, name: str, once: Callable[[], Awaitable[int]]) -> None:
+    async def _loop(self, name: str, once: Callable[[], Awaitable[int]], wake: asyncio.Event, *,
+                    min_interval: float = 0.0, full: int = 0) -> None:
+        """Run `once` until it finds nothing, then wait for `wake` (or the poll interval). With `min_interval`,
+        rounds start at most that often unless the last one took a `full` batch."""
         poll = self.services.settings.worker_poll_s
+        clock = asyncio.get_running_loop().time
+        last_start, taken = -min_interval, 0
         while True:
+            if min_interval and taken < full and (gap := last_start + min_interval - clock()) > 0:
+                await asyncio.sleep(gap)
+            last_start = clock()
             try:
                 taken = await once()
             except Exception:
@@ -121,6 +160,6 @@ class WorkerRuntime:
                 await asyncio.sleep(poll)
             if taken:
                 continue
-            self.wake.clear()
+            wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), poll)
+                await asyncio.wait_for(wake.wait(), poll)

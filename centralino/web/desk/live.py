@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from centralino.domain.access import ConversationScope, Principal, Role, may_see_conversation
 from centralino.events.bus import Event, EventBus
 from centralino.storage import desk as desk_repo
-from centralino.storage.visibility import conversation_scope
+from centralino.storage.visibility import conversation_scopes
 
 log = logging.getLogger(__name__)
 
@@ -120,47 +120,50 @@ class DeskEventHub:
                         client.offer(item)
 
     def _resolve(self, batch: list[Event]) -> list[tuple[dict[str, Any], ConversationScope | None]]:
-        """Each event's conversation and that conversation's visibility scope (one connection)."""
+        """Each event's conversation and that conversation's visibility scope: a few queries per batch on one
+        connection, never per event or per client."""
         resolved: list[tuple[dict[str, Any], ConversationScope | None]] = []
         with self.engine.connect() as conn:
             by_message = desk_repo.conversation_of_messages(conn, [
                 int(e.payload["message_id"]) for e in batch
                 if "conversation_id" not in e.payload and e.payload.get("message_id") is not None])
-            scopes: dict[int, ConversationScope | None] = {}
+            by_contact = desk_repo.conversations_of_contacts(conn, [
+                int(e.payload["contact_id"]) for e in batch
+                if e.type in PER_CONTACT and e.payload.get("contact_id") is not None])
+            targets: list[tuple[Event, int | None]] = []
             for event in batch:
                 p = event.payload
-                if event.type in ALL_STAFF:
-                    resolved.append(({"type": event.type, "template_id": p.get("id"), "status": p.get("status")}, None))
-                    continue
-                if event.type == "agent.presence_changed":
-                    resolved.append(({"type": event.type, "user_id": p.get("user_id"), "state": p.get("state")}, None))
-                    continue
-                if event.type in PER_CONTACT and p.get("contact_id") is not None:
-                    for of_contact in desk_repo.conversations_of_contact(conn, int(p["contact_id"])):
-                        contact_scope = conversation_scope(conn, of_contact)
-                        if contact_scope is not None:
-                            resolved.append(({"type": event.type, "conversation_id": of_contact}, contact_scope))
-                    continue
                 conversation_id = p.get("conversation_id")
                 if conversation_id is None and p.get("message_id") is not None:
                     conversation_id = by_message.get(int(p["message_id"]))
                 if conversation_id is None and event.type == "message.reaction_changed":
                     conversation_id = desk_repo.conversation_of_contact_on_channel(
                         conn, int(p["contact_id"]), int(p["channel_id"]))
-                if conversation_id is None:
-                    continue
-                conversation_id = int(conversation_id)
-                if conversation_id not in scopes:
-                    scopes[conversation_id] = conversation_scope(conn, conversation_id)
-                scope = scopes[conversation_id]
-                if scope is None:
-                    continue
-                item = {"type": event.type, "conversation_id": conversation_id}
-                if p.get("message_id") is not None:
-                    item["message_id"] = int(p["message_id"])
-                if event.type == "message.status_changed":
-                    item["status"] = p.get("status")
-                elif event.type == "desk.presence":
-                    item.update(user_id=p.get("user_id"), name=p.get("name"), state=p.get("state"))
-                resolved.append((item, scope))
+                targets.append((event, None if conversation_id is None else int(conversation_id)))
+            scopes = conversation_scopes(conn, [c for _, c in targets if c is not None]
+                                         + [c for cs in by_contact.values() for c in cs])
+        for event, conversation_id in targets:
+            p = event.payload
+            if event.type in ALL_STAFF:
+                resolved.append(({"type": event.type, "template_id": p.get("id"), "status": p.get("status")}, None))
+            elif event.type == "agent.presence_changed":
+                resolved.append(({"type": event.type, "user_id": p.get("user_id"), "state": p.get("state")}, None))
+            elif event.type in PER_CONTACT and p.get("contact_id") is not None:
+                for of_contact in by_contact.get(int(p["contact_id"]), []):
+                    if (contact_scope := scopes.get(of_contact)) is not None:
+                        resolved.append(({"type": event.type, "conversation_id": of_contact}, contact_scope))
+            elif conversation_id is not None and (scope := scopes.get(conversation_id)) is not None:
+                resolved.append((self._item(event, conversation_id), scope))
         return resolved
+
+    @staticmethod
+    def _item(event: Event, conversation_id: int) -> dict[str, Any]:
+        p = event.payload
+        item: dict[str, Any] = {"type": event.type, "conversation_id": conversation_id}
+        if p.get("message_id") is not None:
+            item["message_id"] = int(p["message_id"])
+        if event.type == "message.status_changed":
+            item["status"] = p.get("status")
+        elif event.type == "desk.presence":
+            item.update(user_id=p.get("user_id"), name=p.get("name"), state=p.get("state"))
+        return item
