@@ -121,20 +121,31 @@ class CaseSlaClock:
         self.batch = batch
 
     def run_once(self) -> int:
-        """Evaluate the timers whose warning or due time has come; how many were looked at."""
+        """Evaluate the timers whose warning or due time has come; how many were looked at.
+
+        Locks are taken in the order the use cases take them — the case, then the task, then the timer — so the
+        clock and an agent working on the same case wait for each other instead of deadlocking. On PostgreSQL a
+        case that someone holds right now is skipped (SKIP LOCKED) and looked at on the next tick."""
         now = self.clock()
         t = case_sla_timers.c
         with unit_of_work(self.engine, self.bus) as uow:
-            stmt = (select(case_sla_timers).where(t.next_check_at <= now).order_by(t.next_check_at, t.id)
-                    .limit(self.batch))
-            if uow.conn.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            due = list(uow.conn.execute(stmt).mappings())
-            for timer in due:
-                self._evaluate(uow, timer, now)
+            due = uow.conn.execute(select(t.id, t.case_id, t.task_id).where(t.next_check_at <= now)
+                                   .order_by(t.next_check_at, t.id).limit(self.batch)).all()
+            for timer_id, case_id, task_id in due:
+                self._evaluate(uow, int(timer_id), int(case_id), task_id, now)
         return len(due)
 
-    def _evaluate(self, uow: UnitOfWork, timer: Any, now: datetime) -> None:
+    def _locked(self, uow: UnitOfWork, stmt: Any) -> Any:
+        pg = uow.conn.dialect.name == "postgresql"
+        return uow.conn.execute(stmt.with_for_update(skip_locked=pg)).mappings().first()
+
+    def _evaluate(self, uow: UnitOfWork, timer_id: int, case_id: int, task_id: int | None, now: datetime) -> None:
+        case = self._locked(uow, select(cases).where(cases.c.id == case_id))
+        task = self._locked(uow, select(tasks).where(tasks.c.id == task_id)) if task_id is not None else None
+        timer = self._locked(uow, select(case_sla_timers).where(case_sla_timers.c.id == timer_id,
+                                                                case_sla_timers.c.next_check_at <= now))
+        if case is None or timer is None or (task_id is not None and task is None):
+            return  # held by someone else (next tick), or already dealt with
         fired: list[SlaTrigger] = []
         changes: dict[str, Any] = {}
         if timer["warned_at"] is None and now >= timer["warn_at"]:
@@ -145,19 +156,19 @@ class CaseSlaClock:
             fired.append(SlaTrigger.BREACHED)
         breached = timer["breached_at"] is not None or "breached_at" in changes
         changes["next_check_at"] = None if breached else timer["due_at"]
-        uow.conn.execute(update(case_sla_timers).where(case_sla_timers.c.id == timer["id"]).values(**changes))
-        case = repo.case_row(uow.conn, int(timer["case_id"]), lock=True)
-        if case is None or not fired:
+        uow.conn.execute(update(case_sla_timers).where(case_sla_timers.c.id == timer_id).values(**changes))
+        if not fired:
             return
         sla = load_case_type(uow.conn, int(case["case_type_id"])).sla
-        task = repo.task_row(uow.conn, int(timer["task_id"]), lock=True) if timer["task_id"] is not None else None
         subject = "task" if task is not None else "case"
         ref = task_ref(task, case["contact_id"]) if task is not None else case_ref(case)
         for trigger in fired:
-            uow.emit(f"{subject}.sla_{trigger.value}", **ref, kind=timer["kind"], timer_id=int(timer["id"]),
+            uow.emit(f"{subject}.sla_{trigger.value}", **ref, kind=timer["kind"], timer_id=timer_id,
                      due_at=timer["due_at"].isoformat(), actor="sla")
             for action in (a for a in sla.escalation if a.on is trigger):
                 self._act(uow, action, case, task, now)
+                case = repo.case_row(uow.conn, case_id)  # the action may have changed it
+                task = repo.task_row(uow.conn, task_id) if task_id is not None else None
 
     def _act(self, uow: UnitOfWork, action: SlaAction, case: Any, task: Any, now: datetime) -> None:
         reason = f"sla_{action.on.value}"

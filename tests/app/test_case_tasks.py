@@ -145,3 +145,18 @@ def test_a_finished_task_stops_its_sla(services, world, recorder):
     module.sla.run_once()
     assert not [e for e in recorder.events if e.type.startswith("task.sla_")]
     assert [e.payload["kind"] for e in recorder.events if e.type == "case.sla_breached"] == ["first_response"]
+
+
+def test_the_sla_worker_loop_runs_the_case_clock(services, world, recorder):
+    from centralino.workers.sla import sla_loop_for
+
+    _, _, _, clock, case = world
+    loop = sla_loop_for(services)
+    assert services.cases is not None and services.cases.sla.run_once in loop.others
+    services.cases.sla.clock = lambda: clock.now.replace(year=2027)  # long after every target
+    assert loop.run_once() is False  # not a full batch
+    breached = {e.payload["kind"] for e in recorder.events if e.type == "case.sla_breached"
+                and e.payload["case_id"] == case["id"]}
+    assert breached == {"first_response", "resolution"}
+    loop.run_once()
+    assert len([e for e in recorder.events if e.type == "case.sla_breached"]) == 2
