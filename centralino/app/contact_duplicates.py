@@ -5,6 +5,7 @@ formats cannot be compared in SQL; a few hundred thousand identities take a few 
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, select
 from centralino.app.contact_access import check_supervisor
 from centralino.domain.access import Principal
 from centralino.domain.contact_keys import EMAIL_KIND, PHONE_KINDS, match_key
+from centralino.errors import InvalidInput
 from centralino.storage.tables import contact_identities, contacts, conversations
 from centralino.storage.visibility import visible_conversations
 
@@ -21,6 +23,7 @@ def candidates(conn: Connection, principal: Principal, *, limit: int = 50,
     """Groups ordered by key: [{reason, key, contacts: [{id, display_name, identities, created_at}]}], the
     next cursor (the last key) or None."""
     check_supervisor(principal)
+    after = _decode(cursor)
     ci, ct = contact_identities.c, contacts.c
     stmt = (select(ci.contact_id, ci.kind, ci.value).join(contacts, ct.id == ci.contact_id)
             .where(ct.merged_into_id.is_(None), ci.kind.in_([*PHONE_KINDS, EMAIL_KIND])))
@@ -31,13 +34,27 @@ def candidates(conn: Connection, principal: Principal, *, limit: int = 50,
         key = match_key(str(row.kind), str(row.value))
         if key is not None:
             groups.setdefault(key, set()).add(int(row.contact_id))
-    shared = sorted(((k, ids) for k, ids in groups.items() if len(ids) > 1 and (cursor is None or k[1] > cursor)),
+    shared = sorted(((k, ids) for k, ids in groups.items() if len(ids) > 1 and (after is None or k[1] > after)),
                     key=lambda g: g[0][1])
     page, more = shared[:limit], len(shared) > limit
     described = _describe(conn, sorted({i for _, ids in page for i in ids}))
     items = [{"reason": reason, "key": key, "contacts": [described[i] for i in sorted(ids)]}
              for (reason, key), ids in page]
-    return items, (page[-1][0][1] if more and page else None)
+    return items, (_encode(page[-1][0][1]) if more and page else None)
+
+
+def _encode(key: str) -> str:
+    """Opaque and URL-safe (a phone key starts with '+', which a query string reads as a space)."""
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("not a cursor this list gave", field="cursor", code="cursor.invalid") from None
 
 
 def _describe(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
