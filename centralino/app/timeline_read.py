@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, select
 
 from centralino.domain.access import Principal
 from centralino.domain.timeline import GROUPS, KINDS
 from centralino.errors import InvalidInput, NotFound
-from centralino.storage import queries
 from centralino.storage import timeline_queries as repo
-from centralino.storage.tables import conversations
+from centralino.storage.tables import contacts, conversations
 from centralino.storage.timeline_queries import Filters
 from centralino.storage.visibility import visible_conversations
 
@@ -49,21 +48,27 @@ def check_filters(kinds: list[str] | None, channel: str | None, case_id: int | N
 
 def contact_timeline(conn: Connection, principal: Principal, contact_id: int, filters: Filters, *, limit: int,
                      cursor: str | None) -> Page:
-    visible = visible_conversations(principal)
-    if queries.get_contact(conn, contact_id, visible) is None:
-        raise NotFound(f"no contact {contact_id}", field="contact_id")
-    hidden: list[int] = []
-    if not principal.is_admin:
-        cv = conversations.c
-        # all minus the visible ones (NOT(visible) would drop rows where the condition is NULL)
-        every = {int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id)).scalars()}
-        seen = {int(i) for i in conn.execute(select(cv.id).where(cv.contact_id == contact_id, visible)).scalars()}
-        hidden = sorted(every - seen)
+    hidden = _hidden_conversations(conn, principal, contact_id)
     page, next_cursor = repo.contact_page(conn, contact_id, filters, limit=limit, cursor=cursor,
                                           hidden_conversations=hidden)
     if not principal.is_admin:
         page = _without_hidden_cases(conn, principal, page)
     return page, next_cursor
+
+
+def _hidden_conversations(conn: Connection, principal: Principal, contact_id: int) -> list[int]:
+    """The contact's conversations the reader may not see; NotFound when they may see none (or no such contact).
+    One query: each conversation of the contact with whether it is visible."""
+    if principal.is_admin:
+        if conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id)).first() is None:
+            raise NotFound(f"no contact {contact_id}", field="contact_id")
+        return []
+    cv = conversations.c
+    flagged = conn.execute(select(cv.id, case((visible_conversations(principal), True), else_=False))
+                           .where(cv.contact_id == contact_id)).all()
+    if not any(seen for _, seen in flagged):
+        raise NotFound(f"no contact {contact_id}", field="contact_id")
+    return sorted(int(conversation_id) for conversation_id, seen in flagged if not seen)
 
 
 def _without_hidden_cases(conn: Connection, principal: Principal, page: list[dict[str, Any]]) -> list[dict[str, Any]]:

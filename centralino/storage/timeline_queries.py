@@ -1,8 +1,8 @@
 """Reading the timeline: a customer's or a case's entries, newest first, keyset-paginated on (occurred_at, id),
 filtered by kind, channel, case and time, with each message entry's text, media and tick joined in.
 
-The first page is one index range scan (ix_timeline_entries_contact / _case / _conversation, read
-backwards) plus one look-up of that page's messages: its cost does not grow with the customer's history.
+The first page is one statement: an index range scan (ix_timeline_entries_contact / _case / _conversation, read
+backwards, LIMIT) joined to that page's messages: its cost does not grow with the customer's history.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, select, tuple_, union_all
+from sqlalchemy import ColumnElement, Connection, Select, Subquery, select, tuple_, union_all
 
 from centralino.errors import InvalidInput
 from centralino.storage.queries import decode_cursor, encode_cursor
@@ -64,8 +64,7 @@ def contact_page(conn: Connection, contact_id: int, filters: Filters, *, limit: 
     stmt = select(timeline_entries).where(t.contact_id == contact_id, *_conditions(filters, cursor))
     if hidden_conversations:
         stmt = stmt.where(t.conversation_id.is_(None) | t.conversation_id.not_in(sorted(hidden_conversations)))
-    rows = [dict(r) for r in conn.execute(_newest(stmt, limit)).mappings()]
-    return _page(conn, rows, limit)
+    return _page(_with_messages(conn, _newest(stmt, limit).subquery()), limit)
 
 
 def case_page(conn: Connection, case_id: int, filters: Filters, *, limit: int, cursor: str | None,
@@ -81,38 +80,43 @@ def case_page(conn: Connection, case_id: int, filters: Filters, *, limit: int, c
     if message_ids:
         parts.append(_newest(select(timeline_entries).where(t.message_id.in_(sorted(message_ids)), *where), limit))
     if len(parts) == 1:
-        rows = [dict(r) for r in conn.execute(parts[0]).mappings()]
-    else:
+        rows = _with_messages(conn, parts[0].subquery())
+    else:  # the ranges may overlap (a linked message of a linked conversation): each entry once
         merged = union_all(*(p.subquery().select() for p in parts)).subquery()
-        stmt = select(merged).order_by(merged.c.occurred_at.desc(), merged.c.id.desc()).limit(limit * 3 + 3)
+        newest = select(merged).order_by(merged.c.occurred_at.desc(), merged.c.id.desc()).limit(limit * 3 + 3)
         seen: set[int] = set()
         rows = []
-        for r in conn.execute(stmt).mappings():
+        for r in _with_messages(conn, newest.subquery()):
             if int(r["id"]) not in seen:
                 seen.add(int(r["id"]))
-                rows.append(dict(r))
-        rows = rows[:limit + 1]
-    return _page(conn, rows, limit)
+                rows.append(r)
+    return _page(rows, limit)
 
 
-def _page(conn: Connection, rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+def _page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
     page = rows[:limit]
-    _join_messages(conn, page)
     next_cursor = (encode_cursor(page[-1]["occurred_at"].isoformat(), page[-1]["id"])
                    if len(rows) > limit and page else None)
     return page, next_cursor
 
 
-def _join_messages(conn: Connection, page: list[dict[str, Any]]) -> None:
-    """Each message entry gets `message`: direction, type, text, content, status, error, media (None: erased)."""
-    ids = sorted({int(e["message_id"]) for e in page if e["message_id"] is not None})
-    found: dict[int, dict[str, Any]] = {}
-    if ids:
-        m, mm = messages.c, message_media.c
-        stmt = (select(m.id, m.direction, m.type, m.text, m.content, m.status, m.error_code, m.error_title,
-                       m.sent_at, mm.mime_type, mm.filename, mm.state.label("media_state"), mm.size)
-                .outerjoin(message_media, mm.message_id == m.id).where(m.id.in_(ids)))
-        for r in conn.execute(stmt).mappings():
-            found[int(r["id"])] = dict(r)
-    for entry in page:
-        entry["message"] = found.get(int(entry["message_id"])) if entry["message_id"] is not None else None
+ENTRY_COLUMNS = tuple(c.name for c in timeline_entries.columns)
+MESSAGE_COLUMNS = ("direction", "type", "text", "status", "error_code", "error_title", "mime_type", "filename",
+                   "media_state")
+
+
+def _with_messages(conn: Connection, entries: Subquery) -> list[dict[str, Any]]:
+    """The (already limited) entries, newest first, in the same query as their messages' text, tick and media:
+    `message` is None for other kinds, and for a message that was erased."""
+    m, mm = messages.c, message_media.c
+    stmt = (select(entries, m.id.label("m_id"), m.direction, m.type, m.text, m.status, m.error_code, m.error_title,
+                   mm.mime_type, mm.filename, mm.state.label("media_state"))
+            .select_from(entries.outerjoin(messages, m.id == entries.c.message_id)
+                         .outerjoin(message_media, mm.message_id == m.id))
+            .order_by(entries.c.occurred_at.desc(), entries.c.id.desc()))
+    rows = []
+    for r in conn.execute(stmt).mappings():
+        row = {k: r[k] for k in ENTRY_COLUMNS}
+        row["message"] = None if r["m_id"] is None else {"id": r["m_id"], **{k: r[k] for k in MESSAGE_COLUMNS}}
+        rows.append(row)
+    return rows
