@@ -31,6 +31,7 @@ from centralino.web import template_send as template_send_routes
 from centralino.web import templates as template_routes
 from centralino.web import timeline as timeline_routes
 from centralino.web.desk import actions as desk_actions
+from centralino.web.desk import automation_pages as desk_automation_pages
 from centralino.web.desk import campaign_pages as desk_campaign_pages
 from centralino.web.desk import case_forms as desk_case_forms
 from centralino.web.desk import case_pages as desk_case_pages
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_routing_pages.router)
     app.include_router(desk_sla_pages.router)
     app.include_router(desk_case_pages.router)
+    app.include_router(desk_automation_pages.router)
     app.include_router(desk_case_forms.router)
     app.include_router(desk_work_pages.router)
     app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")

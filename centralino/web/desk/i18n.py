@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from centralino.web.desk.i18n_automation import EN as AUTOMATION_EN
+from centralino.web.desk.i18n_automation import IT as AUTOMATION_IT
 from centralino.web.desk.i18n_cases import EN as CASE_EN
 from centralino.web.desk.i18n_cases import IT as CASE_IT
 
@@ -862,6 +864,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 # Areas with many words keep them in a module of their own, merged here.
 MESSAGES["en"].update(CASE_EN)
 MESSAGES["it"].update(CASE_IT)
+MESSAGES["en"].update(AUTOMATION_EN)
+MESSAGES["it"].update(AUTOMATION_IT)
 
 
 def language_of(value: str | None) -> str:

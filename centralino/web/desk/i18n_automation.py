@@ -1,0 +1,93 @@
+"""The automation page's words (web/desk/automation_pages.py), merged into i18n.MESSAGES."""
+
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    "nav.automation": "Automation",
+    "auto.title": "Automation rules",
+    "auto.hint": "When an event happens, if the conditions hold, the actions run — in order, after the change is "
+                 "saved. Write the rule as JSON (see the catalogue below); the server checks it and points at the "
+                 "wrong field.",
+    "auto.rules": "Rules",
+    "auto.none": "No rules yet.",
+    "auto.new": "New rule",
+    "auto.json": "Rule (JSON)",
+    "auto.save": "Save",
+    "auto.saved": "Saved.",
+    "auto.failed": "Not saved.",
+    "auto.bad_json": "This is not valid JSON",
+    "auto.enable": "Enable",
+    "auto.disable": "Disable",
+    "auto.delete": "Delete",
+    "auto.enabled": "enabled",
+    "auto.disabled": "disabled",
+    "auto.test": "Dry run",
+    "auto.test_event": "Sample event payload (JSON), e.g. {\"conversation_id\": 1, \"message_id\": 1}",
+    "auto.test_result": "Result",
+    "auto.when": "When",
+    "auto.if": "if",
+    "auto.then": "then",
+    "auto.always": "always",
+    "auto.all": "all of",
+    "auto.any": "any of",
+    "auto.executions": "Executions",
+    "auto.executions_none": "No executions yet.",
+    "auto.col.when": "When",
+    "auto.col.rule": "Rule",
+    "auto.col.event": "Event",
+    "auto.col.outcome": "Outcome",
+    "auto.col.actions": "Actions",
+    "auto.older": "Older",
+    "auto.newest": "Newest",
+    "auto.catalog": "Catalogue: triggers, fields, operators, actions",
+    "auto.case_updates": "Customer case updates",
+    "auto.case_updates_hint": "Per case type: the statuses that notify the customer, the text per status and "
+                              "language ({number}, {status}), and the approved template used outside the 24-hour "
+                              "window (body parameters: case number, status).",
+    "auto.case_type": "Case type",
+}
+
+IT: dict[str, str] = {
+    "nav.automation": "Automazioni",
+    "auto.title": "Regole di automazione",
+    "auto.hint": "Quando accade un evento, se le condizioni valgono, le azioni vengono eseguite — in ordine, dopo "
+                 "che la modifica è salvata. Scrivi la regola in JSON (vedi il catalogo sotto); il server la "
+                 "controlla e indica il campo sbagliato.",
+    "auto.rules": "Regole",
+    "auto.none": "Nessuna regola.",
+    "auto.new": "Nuova regola",
+    "auto.json": "Regola (JSON)",
+    "auto.save": "Salva",
+    "auto.saved": "Salvata.",
+    "auto.failed": "Non salvata.",
+    "auto.bad_json": "Questo non è JSON valido",
+    "auto.enable": "Attiva",
+    "auto.disable": "Disattiva",
+    "auto.delete": "Elimina",
+    "auto.enabled": "attiva",
+    "auto.disabled": "disattivata",
+    "auto.test": "Prova a vuoto",
+    "auto.test_event": "Dati dell'evento di prova (JSON), es. {\"conversation_id\": 1, \"message_id\": 1}",
+    "auto.test_result": "Risultato",
+    "auto.when": "Quando",
+    "auto.if": "se",
+    "auto.then": "allora",
+    "auto.always": "sempre",
+    "auto.all": "tutte",
+    "auto.any": "almeno una",
+    "auto.executions": "Esecuzioni",
+    "auto.executions_none": "Nessuna esecuzione.",
+    "auto.col.when": "Quando",
+    "auto.col.rule": "Regola",
+    "auto.col.event": "Evento",
+    "auto.col.outcome": "Esito",
+    "auto.col.actions": "Azioni",
+    "auto.older": "Precedenti",
+    "auto.newest": "Più recenti",
+    "auto.catalog": "Catalogo: eventi, campi, operatori, azioni",
+    "auto.case_updates": "Aggiornamenti delle pratiche ai clienti",
+    "auto.case_updates_hint": "Per tipo di pratica: gli stati che avvisano il cliente, il testo per stato e lingua "
+                              "({number}, {status}) e il modello approvato usato fuori dalla finestra di 24 ore "
+                              "(parametri del corpo: numero della pratica, stato).",
+    "auto.case_type": "Tipo di pratica",
+}
