@@ -12,19 +12,21 @@ import httpx
 from centralino.events.bus import Event
 from centralino.events.relay import RedisRelay
 from centralino.services import Services
+from centralino.workers.automation_webhooks import WebhookSender
 from centralino.workers.callbacks import CallbackSender
 from centralino.workers.campaigns import CampaignFeedLoop
 from centralino.workers.http_client import make_graph_session, make_media_client
 from centralino.workers.media import MediaFetcher
 from centralino.workers.pg_wakeup import DeliveryWakeup
-from centralino.workers.router import RouterLoop
 from centralino.workers.retention import RetentionLoop
+from centralino.workers.router import RouterLoop
 from centralino.workers.sender import OutboxSender
 from centralino.workers.sla import sla_loop_for
 
 log = logging.getLogger(__name__)
 
 CALLBACK_EVENT = "notification.callback_queued"  # app/notification_statuses.py
+WEBHOOK_EVENT = "automation.webhook_queued"  # app/automation_actions.py
 OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued", "campaign.batch_queued")
 
 
@@ -41,6 +43,7 @@ class WorkerRuntime:
         # media and callback loops query for work they cannot have yet.
         self.media_wake = asyncio.Event()
         self.callbacks_wake = asyncio.Event()
+        self.webhooks_wake = asyncio.Event()
         self.outbox_wake = asyncio.Event()
         self._loop_ref: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -55,6 +58,7 @@ class WorkerRuntime:
                                   self.http, max_attempts=settings.media_max_attempts)
         self.sender = OutboxSender(services.engine, services.directory, services.bus, self.graph, settings)
         self.callbacks = CallbackSender.from_settings(services.engine, settings)  # notifications' status callbacks
+        self.webhooks = WebhookSender.from_settings(services.engine, settings)  # automation rules' webhooks
 
     def notify(self, _count: int = 0) -> None:
         self.wake.set()
@@ -69,6 +73,9 @@ class WorkerRuntime:
 
     def notify_callbacks(self, _event: Event) -> None:
         self._set_soon(self.callbacks_wake)
+
+    def notify_webhooks(self, _event: Event) -> None:
+        self._set_soon(self.webhooks_wake)
 
     def notify_outbox(self, _event: Event | None = None) -> None:
         """Something was queued: wake the sender. Called from whichever thread committed it."""
@@ -89,6 +96,7 @@ class WorkerRuntime:
             self._delivery_wakeup.start()
         self.services.bus.subscribe("message.received", self.notify_media)
         self.services.bus.subscribe(CALLBACK_EVENT, self.notify_callbacks)
+        self.services.bus.subscribe(WEBHOOK_EVENT, self.notify_webhooks)
         self._tasks = [
             asyncio.create_task(self._loop("deliveries", self._deliveries_once, self.wake,
                                            min_interval=self.services.settings.delivery_batch_interval_ms / 1000,
@@ -100,6 +108,7 @@ class WorkerRuntime:
                                    name="campaigns")] if self.services.campaigns is not None else []),
             asyncio.create_task(self._loop("callbacks", self.callbacks.run_once, self.callbacks_wake),
                                 name="callbacks"),
+            asyncio.create_task(self._loop("webhooks", self.webhooks.run_once, self.webhooks_wake), name="webhooks"),
             *([asyncio.create_task(RouterLoop(self.services.routing.service, self.services.bus,
                                               self.services.settings.routing_poll_s).run_forever(), name="router")]
               if self.services.routing is not None else []),
@@ -113,6 +122,7 @@ class WorkerRuntime:
             self.services.bus.unsubscribe(event_type, self.notify_outbox)
         self.services.bus.unsubscribe("message.received", self.notify_media)
         self.services.bus.unsubscribe(CALLBACK_EVENT, self.notify_callbacks)
+        self.services.bus.unsubscribe(WEBHOOK_EVENT, self.notify_webhooks)
         if self._delivery_wakeup is not None:
             await asyncio.to_thread(self._delivery_wakeup.stop)
             self._delivery_wakeup = None
@@ -125,6 +135,7 @@ class WorkerRuntime:
         self._tasks = []
         await self.graph.close()
         await self.callbacks.aclose()
+        await self.webhooks.aclose()
         if self._own_client:
             await self.http.aclose()
 
