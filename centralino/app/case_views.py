@@ -116,11 +116,13 @@ class CaseViews:
         overdue work on top. Members (agents and supervisors) and administrators; others get 404."""
         check_limit(limit)
         after = decode_work_cursor(cursor)
+        if principal.role is not Role.ADMIN and department_id not in principal.department_ids:
+            raise NotFound(f"no department {department_id}", field="department_id")
         with self.engine.connect() as conn:
-            if conn.execute(select(departments.c.id).where(departments.c.id == department_id)).scalar() is None or (
-                    principal.role is not Role.ADMIN and department_id not in principal.department_ids):
-                raise NotFound(f"no department {department_id}", field="department_id")
             rows = repo.department_work(conn, department_id, after=after, limit=limit + 1)
+            if not rows and conn.execute(select(departments.c.id).where(departments.c.id == department_id)
+                                         ).scalar() is None:  # only an empty list needs to tell "no such"
+                raise NotFound(f"no department {department_id}", field="department_id")
         items = [{"kind": kind, **(case_out(row) if kind == "case" else task_out(row))} for kind, row in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
         return {"items": items, "next": encode_work_cursor(last) if last is not None else None}

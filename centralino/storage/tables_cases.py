@@ -101,6 +101,8 @@ tasks = Table(
     Index("ix_tasks_work", "open_department_id", "work_due_at", "id"),
     Index("ix_tasks_case", "case_id"),
     Index("ix_tasks_assignee", "assignee_user_id", "status"),
+    # visibility: the cases with a task in the principal's departments (storage/cases.py visible_cases)
+    Index("ix_tasks_department", "department_id", "case_id"),
 )
 
 task_dependencies = Table(

@@ -104,6 +104,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_tasks_assignee', 'tasks', ['assignee_user_id', 'status'], unique=False)
     op.create_index('ix_tasks_case', 'tasks', ['case_id'], unique=False)
+    op.create_index('ix_tasks_department', 'tasks', ['department_id', 'case_id'], unique=False)
     op.create_index('ix_tasks_work', 'tasks', ['open_department_id', 'work_due_at', 'id'], unique=False)
     op.create_table('case_sla_timers',
     sa.Column('id', centralino.storage.types.Id, nullable=False),
@@ -165,6 +166,7 @@ def downgrade() -> None:
     op.drop_index('ix_case_sla_timers_case', table_name='case_sla_timers')
     op.drop_table('case_sla_timers')
     op.drop_index('ix_tasks_work', table_name='tasks')
+    op.drop_index('ix_tasks_department', table_name='tasks')
     op.drop_index('ix_tasks_case', table_name='tasks')
     op.drop_index('ix_tasks_assignee', table_name='tasks')
     op.drop_table('tasks')
