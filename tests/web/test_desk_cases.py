@@ -379,3 +379,24 @@ def test_the_last_n_link_ticks_the_newest_messages(client, services, org):
     form = client.get(f"/desk/conversations/{org.care_conversation}/cases/new?last=1").text
     assert f'value="{ids[-1]}" checked' in form
     assert f'href="/desk/conversations/{org.care_conversation}/cases/new?last=3"' in form
+
+
+def test_the_case_page_tells_the_whole_story_top_to_bottom(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    csrf = csrf_of(client.get(f"/desk/cases/{case['id']}").text)
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf, "title": "Controllo", "department_id": org.care})
+    [task_id] = _task_ids(services)
+    client.post(f"/desk/cases/{case['id']}/tasks/{task_id}/escalate",
+                data={"csrf": csrf, "to_department_id": org.sales, "reason": "Serve il commerciale"})
+    client.post(f"/desk/cases/{case['id']}/status", data={"csrf": csrf, "to": "in_progress"})
+    page = client.get(f"/desk/cases/{case['id']}").text
+    story = page[page.index('id="case-story"'):page.index("</ol>", page.index('id="case-story"'))]
+    kinds = re.findall(r'data-kind="([a-z_]+)"', story)
+    # the customer's message first (it came before the case), then the case's own steps in order
+    assert kinds[0] == "message_in" and "assistenza" in story
+    assert kinds.index("case_created") < kinds.index("task_created") < kinds.index("task_escalated") \
+        < kinds.index("case_status_changed")
+    assert "Care → Sales" in story and "agent_care" in story
+    assert client.get(f"/desk/cases/{case['id']}?story_before=garbage").status_code == 200

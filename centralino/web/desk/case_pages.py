@@ -16,12 +16,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from centralino.domain.access import Principal
+from centralino.errors import InvalidInput
 from centralino.storage import cases as case_repo
 from centralino.storage import queries
 from centralino.storage import users as user_repo
 from centralino.storage.tables_cases import cases
 from centralino.storage.visibility import visible_conversations
 from centralino.web.desk import case_views as views
+from centralino.web.desk.case_story import case_story
 from centralino.web.desk.i18n import language_of, translator
 from centralino.web.desk.pages import SECURITY_HEADERS, _to_sign_in, page_principal, render
 from centralino.web.principal import services
@@ -110,6 +112,7 @@ def list_rows(conn: Any, rows: list[dict[str, Any]], types: list[dict[str, Any]]
 
 def case_page_context(request: Request, principal: Principal, case_id: int) -> dict[str, Any] | None:
     lang = user_language(request, principal)
+    story_before = request.query_params.get("story_before")
     with services(request).engine.connect() as conn:
         if not case_repo.is_case_visible(conn, principal, case_id):
             return None
@@ -118,7 +121,12 @@ def case_page_context(request: Request, principal: Principal, case_id: int) -> d
             return None
         departments = views.all_departments(conn)
         people = views.active_people(conn)
-    return {"case": case, "all_departments": departments, "departments": departments, "people": people,
+        try:
+            story, older = case_story(conn, principal, case_id, translator(lang), story_before)
+        except InvalidInput:  # a cursor that is not ours: the newest page
+            story, older = case_story(conn, principal, case_id, translator(lang))
+    return {"case": case, "story": story, "story_older": older, "all_departments": departments,
+            "departments": departments, "people": people,
             "priorities": views.PRIORITIES, "status_label": labels(lang), "form": details_form(case),
             "task_form": {"title": "", "department_id": None, "due_at": "", "checklist": ""}}
 
