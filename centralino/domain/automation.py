@@ -52,8 +52,8 @@ TRIGGERS: dict[str, frozenset[str]] = {
     "task.created": _TASK,
     "task.status_changed": _TASK,
     "task.assigned": _TASK,
-    "task.escalated": _TASK,
-    "task.overdue": _TASK,
+    "task.escalated": _TASK,  # a task overdue is task.sla_breached (its due time passed)
+    "task.updated": _TASK,
     "task.sla_warning": _TASK,
     "task.sla_breached": _TASK,
     "consent.recorded": frozenset({"contact"}),
