@@ -36,6 +36,7 @@ from centralino.web.desk import campaign_pages as desk_campaign_pages
 from centralino.web.desk import case_forms as desk_case_forms
 from centralino.web.desk import case_pages as desk_case_pages
 from centralino.web.desk import consent_pages as desk_consent_pages
+from centralino.web.desk import contact_admin_pages as desk_contact_admin_pages
 from centralino.web.desk import contacts_api as desk_contacts
 from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
@@ -44,6 +45,7 @@ from centralino.web.desk import quick_reply_pages as desk_quick_reply_pages
 from centralino.web.desk import report_pages as desk_report_pages
 from centralino.web.desk import routing_pages as desk_routing_pages
 from centralino.web.desk import sla_pages as desk_sla_pages
+from centralino.web.desk import timeline_pages as desk_timeline_pages
 from centralino.web.desk import supervisor_pages as desk_supervisor_pages
 from centralino.web.desk import template_pages as desk_template_pages
 from centralino.web.desk import work_pages as desk_work_pages
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_actions.router)
     app.include_router(desk_pages.router)
     app.include_router(desk_consent_pages.router)
+    app.include_router(desk_contact_admin_pages.router)
     app.include_router(desk_template_pages.router)
     app.include_router(desk_quick_replies.router)
     app.include_router(desk_quick_reply_pages.router)
@@ -147,6 +150,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_supervisor_pages.router)
     app.include_router(desk_routing_pages.router)
     app.include_router(desk_sla_pages.router)
+    app.include_router(desk_timeline_pages.router)
     app.include_router(desk_case_pages.router)
     app.include_router(desk_automation_pages.router)
     app.include_router(desk_case_forms.router)
