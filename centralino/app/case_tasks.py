@@ -131,7 +131,7 @@ class TaskService:
                     if k != "assignee_user_id"}
             if rest:
                 uow.emit("task.updated", **ref, changes=rest, actor=principal.actor)
-            return dict(fresh)
+            return dict(repo.task_row(conn, task_id))  # with the SLA due time the timer just moved
 
     def do_transition_task(self, principal: Principal, task_id: int, to_status: str) -> dict[str, Any]:
         """open ⇄ in_progress ⇄ blocked → done | cancelled, reopen from done/cancelled. Starting or finishing

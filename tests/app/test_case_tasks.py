@@ -160,3 +160,48 @@ def test_the_sla_worker_loop_runs_the_case_clock(services, world, recorder):
     assert breached == {"first_response", "resolution"}
     loop.run_once()
     assert len([e for e in recorder.events if e.type == "case.sla_breached"]) == 2
+
+
+def test_task_updates_assignment_and_scope(services, world, recorder):
+    org, who, module, clock, case = world
+    task = module.tasks.do_add_task(who.agent_care, case["id"], title="Chiamare il corriere", department_id=org.care)
+    with pytest.raises(NotFound):
+        module.views.get_task(who.agent_sales, task["id"])
+    with pytest.raises(NotFound):
+        module.tasks.do_transition_task(who.agent_sales, task["id"], "done")
+    due = clock.now.replace(hour=17)
+    updated = module.tasks.do_update_task(who.agent_care, task["id"], {
+        "due_at": due, "checklist": [{"text": "Tracking", "done": True}], "assignee_user_id": org.agent_care})
+    assert (updated["due_at"], updated["sla_due_at"], updated["work_due_at"]) == (due, due, due)
+    assert updated["checklist"] == [{"text": "Tracking", "done": True}]
+    with pytest.raises(InvalidInput) as err:
+        module.tasks.do_update_task(who.agent_care, task["id"], {"department_id": org.sales})
+    assert err.value.field == "department_id"  # departments change by escalation, with a reason
+    assigned = next(e.payload for e in recorder.events if e.type == "task.assigned")
+    assert (assigned["task_id"], assigned["assignee_user_id"], assigned["contact_id"]) == (
+        task["id"], org.agent_care, case["contact_id"])
+    # a task assigned to a sales agent (no department) makes the case visible to that agent
+    personal = module.tasks.do_add_task(who.supervisor, case["id"], title="Richiamare", assignee_user_id=org.agent_sales)
+    assert module.views.get_task(who.agent_sales, personal["id"])["case_number"] == case["number"]
+    with pytest.raises(InvalidInput):
+        module.tasks.do_update_task(who.agent_sales, personal["id"], {"assignee_user_id": None})
+
+
+def test_a_reopened_task_returns_to_the_work_list_and_dependencies_can_be_removed(services, world):
+    org, who, module, _, case = world
+    first = module.tasks.do_add_task(who.agent_care, case["id"], title="Uno", department_id=org.care)
+    second = module.tasks.do_add_task(who.agent_care, case["id"], title="Due", department_id=org.care,
+                                      depends_on=[first["id"]])
+    module.tasks.do_remove_dependency(who.agent_care, second["id"], first["id"])
+    with pytest.raises(NotFound):
+        module.tasks.do_remove_dependency(who.agent_care, second["id"], first["id"])
+    module.tasks.do_transition_task(who.agent_care, second["id"], "done")
+
+    def task_ids():
+        return [i["id"] for i in module.views.department_work(who.agent_care, org.care)["items"] if i["kind"] == "task"]
+
+    assert task_ids() == [first["id"]]
+    module.tasks.do_transition_task(who.agent_care, second["id"], "open")
+    assert sorted(task_ids()) == [first["id"], second["id"]]
+    with pytest.raises(Conflict):
+        module.tasks.do_escalate_task(who.agent_care, first["id"], org.care, "stesso reparto")
