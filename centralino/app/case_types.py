@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.app.unit_of_work import unit_of_work
 from centralino.domain.access import Principal
@@ -25,12 +27,15 @@ def _utcnow() -> datetime:
 
 
 def ensure_default_types(conn: Connection, now: datetime) -> None:
-    """Seed the default types when there are none at all (a fresh installation's first use)."""
+    """Seed the default types when there are none at all (a fresh installation's first use). Two first uses at
+    once insert each key once (ON CONFLICT DO NOTHING on the unique key)."""
     if conn.execute(select(func.count()).select_from(case_types)).scalar_one():
         return
-    conn.execute(insert(case_types), [
-        {"key": d["key"], "definition": case_type_to_dict(parse_case_type(d)), "active": True,
-         "created_at": now, "updated_at": now} for d in DEFAULT_CASE_TYPES])
+    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for data in DEFAULT_CASE_TYPES:
+        conn.execute(make(case_types).values(
+            key=data["key"], definition=case_type_to_dict(parse_case_type(data)), active=True, created_at=now,
+            updated_at=now).on_conflict_do_nothing(index_elements=["key"]))
 
 
 def load_case_type(conn: Connection, case_type_id: int) -> CaseType:
@@ -65,12 +70,16 @@ class CaseTypeAdmin:
 
     def list_types(self, *, include_inactive: bool = False) -> list[dict[str, Any]]:
         """Every user may read the types (they pick one when opening a case)."""
-        with unit_of_work(self.engine, None) as uow:
-            ensure_default_types(uow.conn, self.clock())
-            stmt = select(case_types).order_by(case_types.c.id)
-            if not include_inactive:
-                stmt = stmt.where(case_types.c.active.is_(True))
-            return [case_type_out(r) for r in uow.conn.execute(stmt).mappings()]
+        with self.engine.connect() as conn:
+            seeded = conn.execute(select(func.count()).select_from(case_types)).scalar_one() > 0
+        if not seeded:  # the write transaction only on a fresh installation's first read
+            with unit_of_work(self.engine, None) as uow:
+                ensure_default_types(uow.conn, self.clock())
+        stmt = select(case_types).order_by(case_types.c.id)
+        if not include_inactive:
+            stmt = stmt.where(case_types.c.active.is_(True))
+        with self.engine.connect() as conn:
+            return [case_type_out(r) for r in conn.execute(stmt).mappings()]
 
     def get_type(self, case_type_id: int) -> dict[str, Any]:
         with self.engine.connect() as conn:
