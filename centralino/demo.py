@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from centralino.config import Settings
 from centralino.demo_access import ensure_demo_users
+from centralino.demo_automation import ensure_demo_case_updates
 from centralino.demo_consent import STOPS, seed_opt_ins
 from centralino.demo_routing import ensure_demo_routing
 from centralino.domain.outbound import (
@@ -135,6 +136,7 @@ class Demo:
         self.created = ensure_demo_channel(services.engine, services.box, f"{self.base}/simulator")
         ensure_demo_users(services)  # after the channel: "Assistenza clienti" serves it
         ensure_demo_routing(services)  # after the users, before the customers write (centralino/demo_routing.py)
+        ensure_demo_case_updates(services)  # customers told of their cases' progress (centralino/demo_automation.py)
         self.done = asyncio.Event()  # the scripted conversations have played (tests wait on it)
 
     def build_app(self) -> CentralinoApp:
