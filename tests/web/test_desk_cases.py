@@ -400,3 +400,16 @@ def test_the_case_page_tells_the_whole_story_top_to_bottom(client, services, org
         < kinds.index("case_status_changed")
     assert "Care → Sales" in story and "agent_care" in story
     assert client.get(f"/desk/cases/{case['id']}?story_before=garbage").status_code == 200
+
+
+def test_an_agent_cannot_give_a_case_to_someone_else_and_nothing_is_saved(client, services, org):
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    answer = client.post(f"/desk/cases/{case['id']}/details", data={
+        "csrf": csrf_of(page), "title": "Cambiato", "priority": "high", "department_id": org.care,
+        "owner_user_id": org.supervisor, "due_at": "", "tags": "", "fields.severity": "high"})
+    assert answer.status_code == 403 and 'data-error-for="owner_user_id"' in answer.text
+    after = the_case(services)
+    assert after["title"] == "Reso non arrivato" and after["owner_user_id"] == org.agent_care

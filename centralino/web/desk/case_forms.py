@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from centralino.app.cases_setup import Cases
-from centralino.domain.access import Principal
+from centralino.domain.access import Principal, Role
 from centralino.errors import CentralinoError, Forbidden, InvalidInput, NotFound
 from centralino.storage import cases as case_repo
 from centralino.web.desk import case_views as views
@@ -151,6 +151,11 @@ def save_details(request: Request, principal: Principal, form: FormData, case_id
     department = _int(form.get("department_id"))
     owner = _int(form.get("owner_user_id"))
     try:
+        mine = (None, principal.user_id)
+        if principal.role is Role.AGENT and owner != current["owner_user_id"] and (
+                owner not in mine or current["owner_user_id"] not in mine):
+            # refused before anything is saved (the use case would refuse it after the other changes)
+            raise Forbidden("agents take cases for themselves or give back their own", field="owner_user_id")
         app.cases.do_update(principal, case_id, changes)
         if department != current["department_id"]:
             app.cases.do_assign(principal, case_id, department_id=department)
