@@ -413,3 +413,29 @@ def test_an_agent_cannot_give_a_case_to_someone_else_and_nothing_is_saved(client
     assert answer.status_code == 403 and 'data-error-for="owner_user_id"' in answer.text
     after = the_case(services)
     assert after["title"] == "Reso non arrivato" and after["owner_user_id"] == org.agent_care
+
+
+def test_case_events_are_heard_live_only_by_who_may_see_the_case(client, services, org, recorder):
+    from centralino.domain.access import Principal, Role
+    from centralino.web.desk.case_live import case_items, is_case_event
+
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    page = client.get(f"/desk/cases/{case['id']}").text
+    client.post(f"/desk/cases/{case['id']}/tasks", data={"csrf": csrf_of(page), "title": "Uno",
+                                                         "department_id": org.care})
+    [task_id] = _task_ids(services)
+    client.post(f"/desk/cases/{case['id']}/tasks/{task_id}/escalate",
+                data={"csrf": csrf_of(page), "to_department_id": org.sales, "reason": "Vendite"})
+    events = [e for e in recorder.events if is_case_event(e.type)]
+    assert {"case.created", "task.created", "task.escalated"} <= {e.type for e in events}
+    with services.engine.connect() as conn:
+        items = case_items(conn, events)
+    escalated = next((item, audience) for item, audience in items if item["type"] == "task.escalated")
+    assert escalated[0] == {"type": "task.escalated", "case_id": case["id"], "task_id": task_id}
+    care_agent = Principal(role=Role.AGENT, user_id=org.agent_care, department_ids=frozenset({org.care}))
+    sales_agent = Principal(role=Role.AGENT, user_id=org.agent_sales, department_ids=frozenset({org.sales}))
+    stranger = Principal(role=Role.AGENT, user_id=9999, department_ids=frozenset({9999}))
+    assert escalated[1].admits(care_agent) and escalated[1].admits(sales_agent)
+    assert not escalated[1].admits(stranger)

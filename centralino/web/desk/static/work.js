@@ -1,5 +1,8 @@
-// The department work view: "select all", and filters saved in this browser (the filter is the query string,
-// so a saved filter is a link; nothing is stored on the server).
+// The department work view: "select all", filters saved in this browser (the filter is the query string, so a
+// saved filter is a link; nothing is stored on the server), and the list re-read when the live stream says a
+// case or task changed (not while rows are ticked: the selection stays under the user's hands).
+import { fragment, live } from "./common.js";
+
 const KEY = "centralino.work.filters";
 const table = document.querySelector(".work-table");
 const all = document.getElementById("select-all");
@@ -48,3 +51,12 @@ function draw() {
   holder.hidden = false;
 }
 draw();
+
+async function redraw() {
+  const body = document.querySelector(".work-table tbody");
+  if (!body || document.querySelector(".work-table input[name=items]:checked")) return;
+  const fresh = (await fragment(location.pathname + location.search))?.querySelector(".work-table tbody");
+  if (fresh && body.isConnected) body.replaceWith(fresh);
+}
+
+if (table) live((item) => { if (item.case_id !== undefined) redraw(); }, redraw);
