@@ -113,6 +113,8 @@ class CaseService:
             elif department_id is not None:
                 check_department(conn, department_id)
             owner = principal.user_id if isinstance(owner_user_id, Unset) else owner_user_id
+            if owner != principal.user_id:
+                self._check_may_assign(principal, owner, None)
             if owner is not None:
                 check_user(conn, owner, "owner_user_id")
             number = repo.next_case_number(conn, now.year)

@@ -231,3 +231,14 @@ def test_an_agent_reply_on_a_linked_conversation_is_the_first_response(services,
     timer = rows(services, case_sla_timers, case_sla_timers.c.timer_key == f"case:{case['id']}:first_response")[0]
     assert timer["stopped_at"] is not None and timer["next_check_at"] is None
     assert rows(services, cases, cases.c.id == other["id"])[0]["first_responded_at"] is None
+
+
+def test_agents_open_cases_for_themselves_or_nobody(services, world):
+    org, who, module, _ = world
+    with pytest.raises(Forbidden):
+        open_case(module, who.agent_care, owner_user_id=org.agent_sales)
+    assert open_case(module, who.agent_care, owner_user_id=None)["owner_user_id"] is None
+    assert open_case(module, who.supervisor, owner_user_id=org.agent_care)["owner_user_id"] == org.agent_care
+    with pytest.raises(InvalidInput) as err:
+        open_case(module, who.admin, owner_user_id=999_999)
+    assert err.value.field == "owner_user_id"
