@@ -97,3 +97,21 @@ def case_timeline(conn: Connection, principal: Principal, case_id: int, filters:
     return repo.case_page(conn, case_id, Filters(filters.kinds, filters.channel_kind, None, filters.since,
                                                  filters.until),
                           limit=limit, cursor=cursor, conversation_ids=conversation_ids, message_ids=message_ids)
+
+
+def with_reasons(conn: Connection, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each escalation entry gets `reason`, read from its hand-off (agents' words stay in the cases area, where
+    an erasure reaches them; the entry only points at it). One query per page, none without hand-offs."""
+    wanted = {int(str(e["ref"]).split(":", 1)[1]) for e in page
+              if e.get("ref") and str(e["ref"]).startswith("handoff:") and str(e["ref"]).split(":", 1)[1].isdigit()}
+    reasons: dict[int, str] = {}
+    if wanted:
+        from centralino.storage.tables_cases import handoffs
+
+        reasons = {int(r.id): str(r.reason) for r in conn.execute(
+            select(handoffs.c.id, handoffs.c.reason).where(handoffs.c.id.in_(sorted(wanted))))}
+    for e in page:
+        ref = str(e.get("ref") or "")
+        number = ref.split(":", 1)[1] if ref.startswith("handoff:") else ""
+        e["reason"] = reasons.get(int(number)) if number.isdigit() else None
+    return page

@@ -47,6 +47,7 @@ from centralino.web.desk import routing_pages as desk_routing_pages
 from centralino.web.desk import sla_pages as desk_sla_pages
 from centralino.web.desk import supervisor_pages as desk_supervisor_pages
 from centralino.web.desk import template_pages as desk_template_pages
+from centralino.web.desk import timeline_pages as desk_timeline_pages
 from centralino.web.desk import work_pages as desk_work_pages
 from centralino.web.desk.live import DeskEventHub
 from centralino.workers.runtime import WorkerRuntime
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_supervisor_pages.router)
     app.include_router(desk_routing_pages.router)
     app.include_router(desk_sla_pages.router)
+    app.include_router(desk_timeline_pages.router)
     app.include_router(desk_case_pages.router)
     app.include_router(desk_automation_pages.router)
     app.include_router(desk_case_forms.router)

@@ -53,10 +53,11 @@ class TimelineEntryOut(BaseModel):
     ref: str | None
     summary: dict[str, Any]
     message: TimelineMessageOut | None  # message kinds; None when the message was erased
+    reason: str | None = None  # an escalation's reason, from its hand-off (the entry keeps no free text)
 
 
 def entry_out(entry: dict[str, Any]) -> dict[str, Any]:
-    out = {k: entry[k] for k in TimelineEntryOut.model_fields if k != "message"}
+    out = {k: entry.get(k) for k in TimelineEntryOut.model_fields if k != "message"}
     m = entry.get("message")
     out["message"] = None if m is None else {
         "id": m["id"], "direction": m["direction"], "type": m["type"], "text": m["text"], "status": m["status"],
@@ -77,6 +78,7 @@ def contact_timeline(svc: Svc, principal: CurrentPrincipal, contact_id: int, kin
     with svc.engine.connect() as conn:
         items, next_cursor = timeline_read.contact_timeline(conn, principal, contact_id, filters, limit=limit,
                                                             cursor=cursor)
+        items = timeline_read.with_reasons(conn, items)
     return {"items": [entry_out(e) for e in items], "next_cursor": next_cursor}
 
 
@@ -90,4 +92,5 @@ def case_timeline(svc: Svc, principal: CurrentPrincipal, case_id: int, kind: Kin
     with svc.engine.connect() as conn:
         items, next_cursor = timeline_read.case_timeline(conn, principal, case_id, filters, limit=limit,
                                                          cursor=cursor)
+        items = timeline_read.with_reasons(conn, items)
     return {"items": [entry_out(e) for e in items], "next_cursor": next_cursor}

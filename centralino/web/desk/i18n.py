@@ -11,6 +11,8 @@ from centralino.web.desk.i18n_cases import EN as CASE_EN
 from centralino.web.desk.i18n_cases import IT as CASE_IT
 from centralino.web.desk.i18n_contacts import EN as CONTACTS_EN
 from centralino.web.desk.i18n_contacts import IT as CONTACTS_IT
+from centralino.web.desk.i18n_timeline import EN as TIMELINE_EN
+from centralino.web.desk.i18n_timeline import IT as TIMELINE_IT
 
 LANGUAGES = ("it", "en")
 
@@ -866,6 +868,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 # Areas with many words keep them in a module of their own, merged here.
 MESSAGES["en"].update(CASE_EN)
 MESSAGES["it"].update(CASE_IT)
+MESSAGES["en"].update(TIMELINE_EN)
+MESSAGES["it"].update(TIMELINE_IT)
 MESSAGES["en"].update(AUTOMATION_EN)
 MESSAGES["it"].update(AUTOMATION_IT)
 MESSAGES["en"].update(CONTACTS_EN)
