@@ -9,7 +9,7 @@ from sqlalchemy import select
 from centralino.demo_access import SETUP
 from centralino.domain.access import Principal, Role
 from centralino.errors import Forbidden, InvalidInput
-from centralino.storage.tables import contact_tags, conversations, messages
+from centralino.storage.tables import contact_tags, contacts, conversations, messages
 from centralino.storage.tables_automation import automation_executions, automation_webhooks
 from centralino.storage.tables_cases import cases, handoffs, tasks
 from centralino.storage.tables_routing import routing_items
@@ -244,3 +244,64 @@ def test_a_dry_run_says_what_would_happen_and_does_nothing(services):
         "all": [{"field": "message.text", "op": "contains", "value": "reclamo"}]}}, None,
         {"message_id": message_id})["matched"] is False
     assert executions(services) == [] and rows(services, routing_items) == []
+
+
+def test_a_breached_task_is_escalated_and_a_template_sent(services):
+    """task.sla_breached (the SLA clock's event, published here as it would be) escalates the task and sends
+    the customer an approved template with the case number mapped from the facts."""
+    from centralino.events.bus import Event
+
+    approved_template(services, name="ritardo_pratica", body="La pratica {{1}} richiede più tempo del previsto.")
+    office, experts = department(services, "Back office"), department(services, "Esperti")
+    save_rule(services, name="Ritardi", trigger="task.sla_breached",
+              conditions={"all": [{"field": "task.status", "op": "not_in", "value": ["done", "cancelled"]}]},
+              actions=[{"type": "escalate", "target": "task", "department_id": experts, "reason": "SLA superato"},
+                       {"type": "send_template", "template": "ritardo_pratica",
+                        "parameters": {"body": [{"from": "case.number"}]}}])
+    conversation_id, contact_id = customer(services, "393470000001", ago=30 * 3600)
+    case = open_case(services, contact_id)
+    task = services.cases.tasks.do_add_task(SETUP, case["id"], title="Verifica", department_id=office)
+    services.bus.publish([Event("task.sla_breached", {"case_id": case["id"], "contact_id": contact_id,
+                                                     "task_id": task["id"], "kind": "task", "actor": "sla"})])
+    settle(services)
+    assert rows(services, tasks)[0]["department_id"] == experts
+    [sent] = rows(services, messages, messages.c.origin == "automation")
+    assert (sent["conversation_id"], sent["type"]) == (conversation_id, "template")
+    assert sent["text"].startswith(f"La pratica {case['number']} richiede")
+    assert [a["status"] for a in executions(services)[0]["actions"]] == ["done", "done"]
+
+
+def test_a_consent_refusal_fails_the_send_and_is_logged(services):
+    from centralino.domain.consent import Purpose
+    from tests.campaign_helpers import opt_out
+
+    approved_template(services, name="aggiornamento_pratica")
+    _, contact_id = customer(services, "393470000001")
+    opt_out(services, contact_id, Purpose.UTILITY)
+    save_rule(services, name="Manda", trigger="message.received",
+              actions=[{"type": "send_template", "template": "aggiornamento_pratica",
+                        "parameters": {"body": ["a", "b", "c"]}},
+                       {"type": "notify", "text": "grazie"}])
+    customer(services, "393470000001", body="ancora io")
+    settle(services)
+    log = executions(services)[-1]
+    assert log["outcome"] == "failed"
+    assert [a["error"].split(":")[0] for a in log["actions"]] == ["consent.refused", "consent.refused"]
+    assert rows(services, messages, messages.c.origin == "automation") == []
+
+
+def test_business_hours_by_the_conversations_queue(services):
+    refunds = queue(services)
+    services.routing.do_save_rule(SETUP, {"name": "tutto", "queue_id": refunds, "conditions": {}})
+    closed = {"time_zone": "Europe/Rome", "hours": {}}
+    services.service_levels.admin.do_set_hours(SETUP, refunds, {"calendar": closed, "out_of_hours": "keep"})
+    save_rule(services, name="Chiusi", trigger="message.received",
+              conditions={"all": [{"field": "business_hours.open", "op": "equals", "value": False},
+                                  {"field": "conversation.queue_id", "op": "equals", "value": refunds}]},
+              actions=[{"type": "set_field", "field": "contact.attributes.fuori_orario", "value": "si"}])
+    _, contact_id = customer(services, "393470000001")
+    settle(services)
+    assert executions(services)[0]["outcome"] == "done"
+    with services.engine.connect() as conn:
+        attributes = conn.execute(select(contacts.c.attributes).where(contacts.c.id == contact_id)).scalar_one()
+    assert attributes["fuori_orario"] == "si"
