@@ -188,11 +188,11 @@ def test_live_events_reach_only_the_sessions_that_may_see_the_conversation(org, 
         admin = Principal(Role.ADMIN, org.admin)
         await asyncio.to_thread(services.desk.do_add_note, admin, org.care_conversation, "care only")
         await asyncio.to_thread(services.desk.do_add_note, admin, org.sales_conversation, "sales only")
-        got_care = [await asyncio.wait_for(care.queue.get(), 5)]
-        got_sales = [await asyncio.wait_for(sales.queue.get(), 5)]
+        got_care = await care.next_items(5)
+        got_sales = await sales.next_items(5)
         await asyncio.sleep(0.2)
-        got_care += [care.queue.get_nowait() for _ in range(care.queue.qsize())]
-        got_sales += [sales.queue.get_nowait() for _ in range(sales.queue.qsize())]
+        got_care += care.take_items()
+        got_sales += sales.take_items()
         await hub.stop()
         return got_care, got_sales
 

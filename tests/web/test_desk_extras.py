@@ -158,9 +158,9 @@ def test_contact_updates_reach_the_conversations_of_the_contact_live(org, servic
         sales = hub.connect(Principal(Role.AGENT, org.agent_sales, frozenset({org.sales})))
         admin = Principal(Role.ADMIN, org.admin)
         await asyncio.to_thread(services.desk.profiles.do_update, admin, contact_id, {"tags": ["vip"]})
-        got_care = [await asyncio.wait_for(care.queue.get(), 5)]
+        got_care = await care.next_items(5)
         await asyncio.sleep(0.2)
-        got_sales = [sales.queue.get_nowait() for _ in range(sales.queue.qsize())]
+        got_sales = sales.take_items()
         await hub.stop()
         return got_care, got_sales
 
@@ -283,9 +283,9 @@ def test_presence_goes_live_to_who_may_see_the_conversation_and_is_never_stored(
         answer = await asyncio.to_thread(client.post, f"/api/v1/conversations/{org.care_conversation}/presence",
                                          headers=headers, json={"state": "typing"})
         assert answer.status_code == 204
-        got = [await asyncio.wait_for(supervisor.queue.get(), 5)]
+        got = await supervisor.next_items(5)
         await asyncio.sleep(0.2)
-        got_sales = [sales.queue.get_nowait() for _ in range(sales.queue.qsize())]
+        got_sales = sales.take_items()
         await hub.stop()
         return got, got_sales
 

@@ -40,9 +40,9 @@ def test_presence_announced_to_one_process_reaches_the_browsers_of_another(servi
         sales = hub_b.connect(Principal(Role.AGENT, org.agent_sales, frozenset({org.sales})))
         agent = Principal(Role.AGENT, org.agent_care, frozenset({org.care}))
         await asyncio.to_thread(services.desk.announce_presence, agent, org.care_conversation, "typing")
-        got = [await asyncio.wait_for(supervisor.queue.get(), 5)]
+        got = await supervisor.next_items(5)
         await asyncio.sleep(0.3)
-        got_sales = [sales.queue.get_nowait() for _ in range(sales.queue.qsize())]
+        got_sales = sales.take_items()
         await relay_b.stop()
         await relay_a.stop()
         await hub_b.stop()

@@ -48,11 +48,11 @@ def test_an_event_from_another_process_reaches_the_browsers_that_may_see_it(serv
         sales = hub.connect(Principal(Role.AGENT, org.agent_sales, frozenset({org.sales})))
         worker_bus.publish([Event("message.note_added", {"message_id": 1, "conversation_id": org.care_conversation})])
         web_bus.publish([Event("conversation.assigned", {"conversation_id": org.sales_conversation})])
-        got_care = [await asyncio.wait_for(care.queue.get(), 5)]
-        got_sales = [await asyncio.wait_for(sales.queue.get(), 5)]
+        got_care = await care.next_items(5)
+        got_sales = await sales.next_items(5)
         await asyncio.sleep(0.3)  # anything doubled (the web process's own event back from Redis) is here now
-        got_care += [care.queue.get_nowait() for _ in range(care.queue.qsize())]
-        got_sales += [sales.queue.get_nowait() for _ in range(sales.queue.qsize())]
+        got_care += care.take_items()
+        got_sales += sales.take_items()
         await web.stop()
         await worker.stop()
         await hub.stop()

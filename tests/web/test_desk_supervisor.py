@@ -167,10 +167,12 @@ def test_routing_events_reach_supervisors_streams_only(services, desk):
         await asyncio.to_thread(services.routing.do_set_presence, SETUP, anna, "away", "pranzo")
         heard: list[dict] = []
         while not any(e["type"] == "agent.presence_changed" for e in heard):
-            heard.append(await asyncio.wait_for(supervisor.queue.get(), 5))
+            more = await supervisor.next_items(5)
+            assert more, "nothing heard within 5 s"
+            heard += more
         await asyncio.sleep(0.2)
-        heard += [supervisor.queue.get_nowait() for _ in range(supervisor.queue.qsize())]
-        agent_heard = [agent.queue.get_nowait() for _ in range(agent.queue.qsize())]
+        heard += supervisor.take_items()
+        agent_heard = agent.take_items()
         await hub.stop()
         assert {"type": "routing.item_enqueued", "conversation_id": conversation} in heard
         return heard, agent_heard

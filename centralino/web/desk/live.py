@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine
 
 from centralino.domain.access import ConversationScope, Principal, Role, may_see_conversation
@@ -45,19 +46,80 @@ SUPERVISORS = {"routing.item_enqueued", "routing.item_assigned", "routing.item_r
                "agent.presence_changed"}
 
 
+def encode(item: dict[str, Any]) -> bytes:
+    """One server-sent event, encoded once per event whatever the number of browsers it goes to."""
+    return b"data: " + orjson.dumps(item) + b"\n\n"
+
+
+RESYNC = encode({"type": "resync"})
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 @dataclass(eq=False)  # one per connected browser, kept in a set by identity
 class DeskClient:
+    """What is waiting for one browser: encoded events, sent as one chunk per wake-up of its stream."""
+
     principal: Principal
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    pending: list[bytes] = field(default_factory=list)
+    closed: bool = False
+    _waiter: asyncio.Future[None] | None = None
+
+    @property
+    def audience(self) -> tuple[bool, Role, frozenset[int]]:
+        """Everything but the user id that may_see_conversation looks at: browsers alike share one decision."""
+        return self.principal.is_admin, self.principal.role, self.principal.department_ids
 
     def offer(self, item: dict[str, Any]) -> None:
+        self.offer_encoded(encode(item))
+
+    def offer_encoded(self, data: bytes) -> None:
+        if len(self.pending) >= CLIENT_QUEUE:
+            self.pending = [RESYNC]  # drop the backlog: one resync makes the page re-read its state
+        else:
+            self.pending.append(data)
+        if self._waiter is not None:
+            _settle(self._waiter)
+
+    def close(self) -> None:
+        self.closed = True
+        if self._waiter is not None:
+            _settle(self._waiter)
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Return when something is pending or the client closed, or after `timeout`."""
+        if self.pending or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(timeout, _settle, waiter)  # cheaper than wait_for: no task per wait
         try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            # drop the backlog: one resync makes the page re-read its state
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait({"type": "resync"})
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    async def next_chunk(self, timeout: float) -> bytes | None:
+        """Everything pending as one chunk, waiting up to `timeout` for something (then b""); None once closed
+        with nothing left to send."""
+        await self.wait_ready(timeout)
+        if not self.pending:
+            return None if self.closed else b""
+        chunk, self.pending = b"".join(self.pending), []
+        return chunk
+
+    def take_items(self) -> list[dict[str, Any]]:
+        """The pending events decoded, without waiting (tests, diagnostics)."""
+        chunk, self.pending = b"".join(self.pending), []
+        return [orjson.loads(part[len(b"data: "):]) for part in chunk.split(b"\n\n") if part]
+
+    async def next_items(self, timeout: float) -> list[dict[str, Any]]:
+        """Wait up to `timeout` for events, then take all that are pending."""
+        await self.wait_ready(timeout)
+        return self.take_items()
 
 
 class DeskEventHub:
@@ -84,7 +146,7 @@ class DeskEventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for client in list(self.clients):
-            client.offer({"type": "bye"})
+            client.close()
 
     def connect(self, principal: Principal) -> DeskClient:
         client = DeskClient(principal)
@@ -112,12 +174,25 @@ class DeskEventHub:
             except Exception:
                 log.exception("desk events: could not resolve %d events", len(batch))
                 continue
+            clients = list(self.clients)
             for item, scope in resolved:
-                for client in list(self.clients):
-                    if item["type"] in SUPERVISORS and client.principal.role not in (Role.SUPERVISOR, Role.ADMIN):
+                data = encode(item)
+                supervisors_only = item["type"] in SUPERVISORS
+                decided: dict[tuple[bool, Role, frozenset[int]], bool] = {}
+                for client in clients:
+                    principal = client.principal
+                    if supervisors_only and principal.role not in (Role.SUPERVISOR, Role.ADMIN):
                         continue
-                    if scope is None or may_see_conversation(client.principal, scope):
-                        client.offer(item)
+                    if scope is not None and not (principal.user_id is not None
+                                                  and principal.user_id == scope.assignee_user_id):
+                        # not the assignee: the decision is the same for every browser of this audience
+                        audience = client.audience
+                        seen = decided.get(audience)
+                        if seen is None:
+                            seen = decided[audience] = may_see_conversation(principal, scope)
+                        if not seen:
+                            continue
+                    client.offer_encoded(data)
 
     def _resolve(self, batch: list[Event]) -> list[tuple[dict[str, Any], ConversationScope | None]]:
         """Each event's conversation and that conversation's visibility scope: a few queries per batch on one

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
-import orjson
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
@@ -314,20 +313,11 @@ async def desk_events(request: Request) -> Response:
             yield b"retry: 1000\n\n"
             ends = time.monotonic() + STREAM_SECONDS
             while (left := ends - time.monotonic()) > 0:
-                try:
-                    item = await asyncio.wait_for(client.queue.get(), min(KEEPALIVE_SECONDS, left))
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                # everything already queued goes out as one chunk: one write per wakeup, not per event
-                items = [item]
-                while not client.queue.empty():
-                    items.append(client.queue.get_nowait())
-                chunk = b"".join(b"data: " + orjson.dumps(i) + b"\n\n" for i in items if i["type"] != "bye")
-                if chunk:
-                    yield chunk
-                if any(i["type"] == "bye" for i in items):
+                # everything already queued goes out as one chunk: one write per wake-up, not per event
+                chunk = await client.next_chunk(min(KEEPALIVE_SECONDS, left))
+                if chunk is None:  # the server is stopping
                     return
+                yield chunk or b": keep-alive\n\n"
         finally:
             hub.disconnect(client)
 
