@@ -66,11 +66,16 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("check-config", help="validate settings as `serve` would")
 
+    backfill = sub.add_parser("timeline-backfill",
+                              help="build timeline entries for messages and events older than the timeline")
+    backfill.add_argument("--chunk", type=int, default=2000, help="rows per transaction")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     handler = {"serve": _serve, "demo": _demo, "worker": _worker, "db": _db, "channel": _channel,
-               "check-config": _check, "simulator": _simulator, "user": _user}[args.command]
+               "check-config": _check, "simulator": _simulator, "user": _user,
+               "timeline-backfill": _timeline_backfill}[args.command]
     return handler(settings, args)
 
 
@@ -282,6 +287,23 @@ def _user(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         services.dispose()
     print(f"user {created['id']} created ({created['email']}, {created['role']})")
+    return 0
+
+
+def _timeline_backfill(settings: Settings, args: argparse.Namespace) -> int:
+    """Idempotent (app/timeline_backfill.py): run it once after upgrading; running it again adds nothing."""
+    from datetime import UTC, datetime
+
+    from centralino.app.timeline_backfill import TimelineBackfill
+    from centralino.storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        report = TimelineBackfill(engine, lambda: datetime.now(UTC)).run(chunk=max(1, args.chunk))
+    finally:
+        engine.dispose()
+    print(f"timeline backfill: {report.messages} message entries, {report.events} event entries added, "
+          f"{report.skipped_events} events already there")
     return 0
 
 
