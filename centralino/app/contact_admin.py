@@ -12,7 +12,7 @@ from centralino.app import contact_duplicates
 from centralino.app.consent import ConsentService
 from centralino.app.contact_export import ContactExport
 from centralino.app.contact_import import ContactImports
-from centralino.app.contact_merge import ContactMerger
+from centralino.app.contact_merge import ContactMerger, install_merge_follower
 from centralino.app.gdpr_erase import GdprErase
 from centralino.app.gdpr_export import GdprExport
 from centralino.app.retention import Retention
@@ -44,6 +44,7 @@ class ContactAdmin:
 def install_contact_admin(settings: Settings, engine: Any, bus: EventBus, consent: ConsentService | None,
                           clock: Callable[[], datetime] = _utcnow) -> ContactAdmin:
     media = settings.media_dir
+    install_merge_follower(bus, clock)
     return ContactAdmin(engine=engine, merger=ContactMerger(engine, bus, clock),
                         imports=ContactImports(engine, bus, clock), export=ContactExport(engine, consent),
                         gdpr_export=GdprExport(engine, bus, media, clock),

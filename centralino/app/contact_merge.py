@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from centralino.app.contact_access import check_supervisor, visible_contact
-from centralino.app.unit_of_work import unit_of_work
+from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.access import Principal
 from centralino.errors import Conflict, InvalidInput
-from centralino.events.bus import EventBus
+from centralino.events.bus import Event, EventBus
 from centralino.storage import auth as auth_repo
-from centralino.storage.contact_merge_rows import merge_rows
+from centralino.storage.contact_merge_rows import merge_rest, merge_rows
 from centralino.storage.tables import contacts
 from centralino.storage.tables_contacts_admin import contact_merges
 
@@ -79,3 +79,18 @@ class ContactMerger:
             return {"id": None, "survivor_id": survivor_id, "merged_id": other_id, "actor": "system",
                     "merged_at": None, "details": {}}
         return dict(row)
+
+
+def install_merge_follower(bus: EventBus, clock: Callable[[], datetime]) -> None:
+    """The inbound pipeline merges contacts that turn out to share an identity (storage/contacts.py merge, which
+    moves the tables it knows); this listener then moves every other reference found from the metadata
+    (cases, notifications, campaign rows, tags… and tables added later) and combines the profile. Subscribed
+    after routing's and consent's contact.merged listeners, which look at what is still the dropped contact's.
+    A merge through ContactMerger (its event names the actor) has moved everything itself."""
+
+    def on_merged(uow: UnitOfWork, event: Event) -> None:
+        if "actor" in event.payload:
+            return
+        merge_rest(uow.conn, int(event.payload["contact_id"]), int(event.payload["merged_contact_id"]), clock(), {})
+
+    bus.subscribe_in_transaction("contact.merged", on_merged)

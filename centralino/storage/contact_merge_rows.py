@@ -41,8 +41,20 @@ def merge_rows(conn: Connection, keep: int, drop: int, now: datetime,
     _conversations(conn, refs["conversations.contact_id"], keep, drop, report)
     if between is not None:
         between()
+    merge_rest(conn, keep, drop, now, report)
+    conn.execute(update(contacts).where(contacts.c.id == drop).values(merged_into_id=keep, updated_at=now))
+    return report
+
+
+def merge_rest(conn: Connection, keep: int, drop: int, now: datetime, report: dict[str, Any]) -> None:
+    """Every reference but the conversations (settled before) and the ledger, then the profile. Also run
+    after the inbound pipeline's own merge (storage/contacts.py merge, which knows only its tables), so the
+    rows other areas hang on a contact (cases, notifications, campaign rows…) follow there too."""
+    report.setdefault("moved", {})
+    report.setdefault("left_on_tombstone", {})
     contact_repo._merge_reactions(conn, keep, drop)  # newest reaction wins before the generic pass
-    for name, ref in refs.items():
+    for ref in references_to(contacts):
+        name = ref.name
         if ref.stays or name in OWN_STEPS:
             continue
         moved, collided = repoint(conn, ref, keep, drop)
@@ -54,13 +66,11 @@ def merge_rows(conn: Connection, keep: int, drop: int, now: datetime,
         elif collided:
             report["left_on_tombstone"][name] = collided
     # tombstones of earlier merges point straight at the survivor: one hop resolves any old link
-    flattened = conn.execute(update(contacts).where(contacts.c.merged_into_id == drop)
+    flattened = conn.execute(update(contacts).where(contacts.c.merged_into_id == drop, contacts.c.id != keep)
                              .values(merged_into_id=keep, updated_at=now)).rowcount
     if flattened:
         report["moved"]["contacts.merged_into_id"] = int(flattened)
     report["profile"] = _profile(conn, keep, drop, now)
-    conn.execute(update(contacts).where(contacts.c.id == drop).values(merged_into_id=keep, updated_at=now))
-    return report
 
 
 def _conversations(conn: Connection, ref: Ref, keep: int, drop: int, report: dict[str, Any]) -> None:

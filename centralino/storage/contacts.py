@@ -10,7 +10,7 @@ import phonenumbers
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from centralino.domain.enums import IdentityKind
-from centralino.storage import service_levels, timeline
+from centralino.storage import timeline
 from centralino.storage.sql import insert_ignore
 from centralino.storage.tables import (
     contact_identities,
@@ -20,7 +20,6 @@ from centralino.storage.tables import (
     messages,
     provider_notices,
 )
-from centralino.storage.tables_desk import conversation_reads
 
 
 @dataclass(frozen=True)
@@ -119,20 +118,12 @@ def merge(conn: Connection, keep: int, drop: int, now: datetime) -> None:
         if target is None:
             conn.execute(update(conversations).where(conversations.c.id == conv["id"]).values(contact_id=keep))
             continue
-        conn.execute(update(messages).where(messages.c.conversation_id == conv["id"]).values(conversation_id=target))
-        for col in ("last_inbound_at", "window_expires_at", "last_message_at"):
-            if conv[col] is not None:
-                c = conversations.c[col]
-                conn.execute(
-                    update(conversations)
-                    .where(conversations.c.id == target, or_(c.is_(None), c < conv[col]))
-                    .values({col: conv[col]})
-                )
-        # its read marker goes with it (the kept conversation's own marker still counts)
-        conn.execute(delete(conversation_reads).where(conversation_reads.c.conversation_id == conv["id"]))
-        service_levels.move_conversation(conn, int(conv["id"]), target)  # contacts, SLA timers, surveys follow
         timeline.move_conversation(conn, int(conv["id"]), target)  # its story too (docs/timeline.md)
-        conn.execute(delete(conversations).where(conversations.c.id == conv["id"]))
+        # everything that references the conversation follows it (messages, outbox, notifications, SLA timers,
+        # surveys, tables added later), found from the metadata; then it is deleted
+        from centralino.storage.contact_merge_rows import fold_conversation  # it imports this module
+
+        fold_conversation(conn, dict(conv), target, {"discarded": {}})
     conn.execute(update(messages).where(messages.c.contact_id == drop).values(contact_id=keep))
     timeline.move_contact(conn, drop, keep)
     _merge_reactions(conn, keep, drop)

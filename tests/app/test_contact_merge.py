@@ -4,19 +4,21 @@ survivor winning, the tombstone points at the survivor; idempotent; refusals."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from centralino.app.contact_merge import ContactMerger
 from centralino.errors import Conflict, Forbidden, InvalidInput
 from centralino.events.bus import Recorder
 from centralino.services import Services
-from centralino.storage.tables import audit_log, contact_tags, contacts, conversations, messages
+from centralino.storage.tables import audit_log, contact_identities, contact_tags, contacts, conversations, messages
 from centralino.storage.tables_campaigns import campaign_recipients
 from centralino.storage.tables_consent import consent_records
 from centralino.storage.tables_contacts_admin import contact_merges
+from centralino.storage.tables_notifications import notifications
 from tests.campaign_helpers import approved_template
 from tests.contact_admin_helpers import (
     ADMIN,
@@ -31,8 +33,8 @@ from tests.contact_admin_helpers import (
     stored_media,
     table_counts,
 )
-from tests.factories import PNID_2, WABA_2, both_channels
-from tests.helpers import count, rows
+from tests.factories import PNID_2, WABA_2, both_channels, text_delivery
+from tests.helpers import count, rows, store
 
 A, B = "393471111111", "393472222222"
 
@@ -144,4 +146,29 @@ def test_tombstones_of_earlier_merges_point_at_the_latest_survivor(services: Ser
                                   .where(contacts.c.id.in_([b, c]))).all())
     assert tombs == {b: a, c: a}
     assert {r["merged_id"]: r["survivor_id"] for r in rows(services, contact_merges)} == {c: b, b: a}
+    assert count(services, messages, messages.c.contact_id == a) == 3
+
+
+def test_an_inbound_merge_moves_what_other_areas_hang_on_the_contact(services: Services, recorder: Recorder) -> None:
+    """A customer's WhatsApp number and business-scoped id turn out to be two contacts: the pipeline merges
+    them (storage/contacts.py), and the follower moves every other reference, found from the metadata."""
+    both_channels(services)
+    a = customer_writes(services, A, "ciao", name="Anna")
+    b = customer_writes(services, B, "sono io", name="Anna")
+    profile(services, b, tags=("vip",), attributes={"tier": "gold"})
+    consented(services, b)
+    notification = notification_for(services, b)  # on b's conversation, which the merge folds into a's
+    with services.engine.begin() as conn:
+        conn.execute(insert(contact_identities).values(contact_id=b, kind="whatsapp_bsuid", value="IT.ANNA",
+                                                       created_at=datetime.now(UTC)))
+    store(services, text_delivery(A, "sono sempre Anna", int(time.time()), "wamid.bsuid.1", "Anna", bsuid="IT.ANNA"))
+    services.delivery_worker.drain()
+    assert [e.payload for e in recorder.events if e.type == "contact.merged"] == [
+        {"contact_id": a, "merged_contact_id": b}]
+    assert rows_pointing_at(services, b) == {"consent_records.contact_id": 1}
+    moved = rows(services, notifications, notifications.c.id == notification)[0]
+    assert moved["contact_id"] == a and moved["conversation_id"] == conversation_of(services, a, moved["channel_id"])
+    assert rows(services, contacts, contacts.c.id == a)[0]["attributes"] == {"tier": "gold"}
+    assert [t["tag"] for t in rows(services, contact_tags, contact_tags.c.contact_id == a,
+                                   order_by=contact_tags.c.tag)] == ["vip"]
     assert count(services, messages, messages.c.contact_id == a) == 3
