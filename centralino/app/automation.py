@@ -156,15 +156,15 @@ class Automation:
 
     def check(self, conn: Connection, data: Mapping[str, Any]) -> Rule:
         rule = check_rule(data)
-        for path, name, language in template_refs(rule):
-            t = templates.c
-            rows = conn.execute(select(t.language, t.status).where(t.name == name)).all()
-            if not rows:
-                raise InvalidInput(f"no template {name!r}", field=path, code="template.unknown")
-            if language is not None and language not in {r.language for r in rows}:
-                raise InvalidInput(f"template {name!r} has no {language!r} version",
-                                   field=path.rsplit(".", 1)[0] + ".language" if path.endswith(".name")
-                                   else path.rsplit("]", 1)[0] + "].language", code="template.language_unknown")
+        t = templates.c
+        for ref in template_refs(rule):
+            languages = set(conn.execute(select(t.language).where(t.name == ref.name)).scalars())
+            if not languages:
+                raise InvalidInput(f"no template {ref.name!r}", field=ref.name_field, code="template.unknown")
+            if ref.language is not None and ref.language not in languages:
+                raise InvalidInput(f"template {ref.name!r} has no {ref.language!r} version; it has "
+                                   f"{', '.join(sorted(languages))}", field=ref.language_field,
+                                   code="template.language_unknown")
         return rule
 
     def do_save(self, principal: Principal, data: Mapping[str, Any], rule_id: int | None = None) -> dict[str, Any]:

@@ -349,15 +349,26 @@ def _check_template_ref(template: Mapping[str, Any], path: str) -> None:
         raise InvalidInput("parameters: an object", field=f"{path}.parameters", code="automation.type")
 
 
-def template_refs(rule: Rule) -> list[tuple[str, str, str | None]]:
-    """(field path, template name, language) of every template the rule's actions send."""
-    found: list[tuple[str, str, str | None]] = []
+@dataclass(frozen=True)
+class TemplateRef:
+    """A template a rule's action sends, and where the rule names it (for errors at the field)."""
+
+    name: str
+    language: str | None
+    name_field: str
+    language_field: str
+
+
+def template_refs(rule: Rule) -> list[TemplateRef]:
+    found: list[TemplateRef] = []
     for index, action in enumerate(rule.actions):
+        at = f"actions[{index}]"
         if action["type"] == "send_template":
-            found.append((f"actions[{index}].template", action["template"], action.get("language")))
+            found.append(TemplateRef(action["template"], action.get("language"), f"{at}.template",
+                                     f"{at}.language"))
         elif action["type"] == "notify" and action.get("template"):
-            found.append((f"actions[{index}].template.name", action["template"]["name"],
-                          action["template"].get("language")))
+            found.append(TemplateRef(action["template"]["name"], action["template"].get("language"),
+                                     f"{at}.template.name", f"{at}.template.language"))
     return found
 
 

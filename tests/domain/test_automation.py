@@ -81,8 +81,9 @@ def test_template_references_are_listed_with_their_fields() -> None:
     checked = check_rule(rule(actions=[{"type": "webhook", "url": "https://example.com/h"},
                                        {"type": "send_template", "template": "case_update", "language": "it"},
                                        {"type": "notify", "text": "ciao", "template": {"name": "case_update"}}]))
-    assert template_refs(checked) == [("actions[1].template", "case_update", "it"),
-                                      ("actions[2].template.name", "case_update", None)]
+    assert [(r.name_field, r.name, r.language, r.language_field) for r in template_refs(checked)] == [
+        ("actions[1].template", "case_update", "it", "actions[1].language"),
+        ("actions[2].template.name", "case_update", None, "actions[2].template.language")]
 
 
 FACTS: dict[str, Any] = {
