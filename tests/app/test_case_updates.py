@@ -153,3 +153,10 @@ def test_messages_without_a_number_get_no_answer(services):
     customer(services, "393470000001", body="grazie mille, 123 volte grazie")
     settle(services)
     assert sent_by_case_updates(services) == []
+
+
+def test_no_case_anywhere_costs_no_thread(services):
+    """The inbound hot path: while no case exists, a customer's text is not even handed to the thread."""
+    customer(services, "393470000001", body="pratica 1")
+    assert services.case_updates.background._thread is None
+    assert sent_by_case_updates(services) == []
