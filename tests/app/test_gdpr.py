@@ -55,7 +55,18 @@ def _world(services: Services) -> tuple[int, int, str]:
         "audience": {"tags": ["vip"]}, "rate_per_s": 50, "daily_tier": "unlimited",
         "parameters": {"1": {"field": "display_name"}, "2": {"attribute": "city"}, "3": {"text": "X"}}})
     services.campaigns.do_plan(SUPERVISOR, int(campaign["id"]))
+    assert services.cases is not None  # another area's tables, reached by the same foreign-key walk
+    case = services.cases.cases.do_create_case(
+        ADMIN, case_type="complaint", title="Reclamo di Bruno Bianchi", contact_id=b,
+        fields={"description": "Bruno dice che il pacco per via Cagliari non è arrivato"}, tags=["spedizione"])
+    services.cases.tasks.do_add_task(ADMIN, int(case["id"]), title="Richiamare Bruno", assignee_user_id=None,
+                                     department_id=_department(services), checklist=["telefonare a Bruno"])
     return a, b, path
+
+
+def _department(services: Services) -> int:
+    from centralino.demo_access import SETUP
+    return int(services.admin.do_create_department(SETUP, "Back office", channel_ids=[])["id"])
 
 
 def _now() -> datetime:
@@ -73,7 +84,7 @@ def test_export_holds_every_table_about_the_contact_and_its_media(services: Serv
     manifest = orjson.loads(archive.read("manifest.json"))
     assert manifest["contact_id"] == b
     for table in ("contacts", "contact_identities", "contact_tags", "conversations", "messages", "message_media",
-                  "consent_records", "notifications", "campaign_recipients", "service_episodes"):
+                  "consent_records", "notifications", "campaign_recipients", "service_episodes", "cases", "tasks"):
         assert f"data/{table}.json" in names, table
     data = {t: orjson.loads(archive.read(f"data/{t}.json")) for t in ("messages", "contacts", "consent_records")}
     assert sorted(m["text"] for m in data["messages"]) == ["ancora qui", "scrivo anche a sales", "sono Bruno"]
