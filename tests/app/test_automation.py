@@ -305,3 +305,21 @@ def test_business_hours_by_the_conversations_queue(services):
     with services.engine.connect() as conn:
         attributes = conn.execute(select(contacts.c.attributes).where(contacts.c.id == contact_id)).scalar_one()
     assert attributes["fuori_orario"] == "si"
+
+
+def test_a_consent_change_reaches_the_crm(services):
+    from centralino.domain.consent import Purpose
+    from tests.campaign_helpers import opt_out
+
+    save_rule(services, name="Opt-out al CRM", trigger="consent.recorded",
+              conditions={"all": [{"field": "event.action", "op": "equals", "value": "opt_out"},
+                                  {"field": "event.purpose", "op": "in", "value": ["marketing", "all"]}]},
+              actions=[{"type": "webhook", "url": "https://crm.example.com/consent"}])
+    _, contact_id = customer(services, "393470000001")
+    opt_out(services, contact_id, Purpose.UTILITY)
+    opt_out(services, contact_id, Purpose.MARKETING)
+    settle(services)
+    assert [e["matched"] for e in executions(services)] == [False, True]
+    [hook] = rows(services, automation_webhooks)
+    assert hook["payload"]["subject"]["contact"]["id"] == contact_id
+    assert hook["payload"]["event"]["purpose"] == "marketing"
