@@ -8,19 +8,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+import orjson
+from sqlalchemy import Connection, insert, select, text, update
 
 from centralino.storage.tables import channels, conversations, messages
 from centralino.storage.tables_timeline import timeline_entries
 
-INSERT_ROWS = 1000  # rows per INSERT … VALUES: 12 columns each stays far below both engines' bind limits
 LOOKUP_CHUNK = 500
+COLUMNS = ("contact_id", "case_id", "conversation_id", "message_id", "occurred_at", "kind", "channel_kind", "actor",
+           "ref", "summary", "recorded_at")
+PG_TYPES = ("bigint", "bigint", "bigint", "bigint", "timestamptz", "varchar", "varchar", "varchar", "varchar", "jsonb",
+            "timestamptz")
+# PostgreSQL: one statement whatever the number of rows, one array per column (compiled once, unlike a
+# VALUES list, whose compilation grows with the rows and costs far more than the insert itself).
+# Built from the constants above only (no input reaches the SQL text).
+PG_INSERT = text(f"INSERT INTO timeline_entries ({', '.join(COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
+                 + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(COLUMNS, PG_TYPES, strict=True)) + ")")
 
 
 def insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """One INSERT … VALUES (…), (…) per thousand rows (one per transaction in practice)."""
-    for start in range(0, len(rows), INSERT_ROWS):
-        conn.execute(insert(timeline_entries).values(rows[start:start + INSERT_ROWS]))
+    """One INSERT for all the rows: `INSERT … SELECT FROM unnest(arrays)` on PostgreSQL, one prepared
+    statement run for every row (executemany) on SQLite."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        params: dict[str, list[Any]] = {c: [r[c] for r in rows] for c in COLUMNS}
+        params["summary"] = [orjson.dumps(r["summary"]).decode() for r in rows]
+        conn.execute(PG_INSERT, params)
+    else:
+        conn.execute(insert(timeline_entries), rows)
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
