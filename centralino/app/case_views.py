@@ -91,12 +91,7 @@ class CaseViews:
                    limit: int = 50) -> dict[str, Any]:
         """Newest first; `next` is the cursor of the following page (None at the end)."""
         check_limit(limit)
-        before = None
-        if cursor:
-            try:
-                before = int(cursor)
-            except ValueError:
-                raise InvalidInput("not a cursor this list gave", field="cursor") from None
+        before = _id_cursor(cursor)
         with self.engine.connect() as conn:
             type_id = None
             if case_type is not None:
@@ -108,6 +103,19 @@ class CaseViews:
                                      case_type_id=type_id, owner_user_id=owner_user_id, contact_id=contact_id,
                                      open_only=open_only, text=q, before_id=before, limit=limit + 1)
         items = [case_out(r) for r in rows[:limit]]
+        return {"items": items, "next": str(items[-1]["id"]) if len(rows) > limit else None}
+
+    def list_tasks(self, principal: Principal, *, assignee_user_id: int | None = None,
+                   department_id: int | None = None, status: Sequence[str] = (), case_id: int | None = None,
+                   cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """Tasks of the cases the principal sees (e.g. `assignee_user_id` = me), newest first; `next` cursor."""
+        check_limit(limit)
+        before = _id_cursor(cursor)
+        with self.engine.connect() as conn:
+            rows = repo.search_tasks(conn, principal, assignee_user_id=assignee_user_id, department_id=department_id,
+                                     statuses=status, case_id=case_id, before_id=before, limit=limit + 1)
+            deps = repo.dependencies_of(conn, [int(r["id"]) for r in rows[:limit]])
+        items = [task_out(r, deps.get(int(r["id"]), ())) for r in rows[:limit]]
         return {"items": items, "next": str(items[-1]["id"]) if len(rows) > limit else None}
 
     def department_work(self, principal: Principal, department_id: int, *, cursor: str | None = None,
@@ -126,6 +134,15 @@ class CaseViews:
         items = [{"kind": kind, **(case_out(row) if kind == "case" else task_out(row))} for kind, row in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
         return {"items": items, "next": encode_work_cursor(last) if last is not None else None}
+
+
+def _id_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(cursor)
+    except ValueError:
+        raise InvalidInput("not a cursor this list gave", field="cursor") from None
 
 
 def encode_work_cursor(item: tuple[str, Any]) -> str:

@@ -208,6 +208,25 @@ def search_cases(conn: Connection, principal: Principal, *, department_id: int |
     return list(conn.execute(select(cases).where(and_(*where)).order_by(ca.id.desc()).limit(limit)).mappings())
 
 
+def search_tasks(conn: Connection, principal: Principal, *, assignee_user_id: int | None = None,
+                 department_id: int | None = None, statuses: Sequence[str] = (), case_id: int | None = None,
+                 before_id: int | None = None, limit: int = 50) -> list[Any]:
+    """Tasks of visible cases, newest first (by id), keyset-paginated like search_cases."""
+    where: list[ColumnElement[bool]] = [tk.case_id.in_(select(ca.id).where(visible_cases(principal)))
+                                        if not principal.is_admin else true()]
+    if assignee_user_id is not None:
+        where.append(tk.assignee_user_id == assignee_user_id)
+    if department_id is not None:
+        where.append(tk.department_id == department_id)
+    if statuses:
+        where.append(tk.status.in_(list(statuses)))
+    if case_id is not None:
+        where.append(tk.case_id == case_id)
+    if before_id is not None:
+        where.append(tk.id < before_id)
+    return list(conn.execute(select(tasks).where(and_(*where)).order_by(tk.id.desc()).limit(limit)).mappings())
+
+
 WorkKey = tuple[datetime, int, int]  # (work_due_at, 0 case | 1 task, id)
 
 

@@ -218,6 +218,18 @@ def add_task(module: CasesDep, principal: CurrentPrincipal, case_id: int, body: 
 
 # -- tasks and work lists ----------------------------------------------------------------------------------------
 
+@router.get("/tasks")
+def list_tasks(module: CasesDep, principal: CurrentPrincipal, assignee: Literal["me"] | None = None,
+               assignee_user_id: int | None = None, department_id: int | None = None,
+               status: Annotated[list[str] | None, Query()] = None, case_id: int | None = None,
+               cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """Tasks of the cases you see; `assignee=me` for your own. Newest first; `next` continues."""
+    if assignee == "me":
+        assignee_user_id = principal.user_id if principal.user_id is not None else -1
+    return module.views.list_tasks(principal, assignee_user_id=assignee_user_id, department_id=department_id,
+                                   status=status or (), case_id=case_id, cursor=cursor, limit=limit)
+
+
 @router.get("/tasks/{task_id}")
 def get_task(module: CasesDep, principal: CurrentPrincipal, task_id: int) -> dict[str, Any]:
     return module.views.get_task(principal, task_id)

@@ -205,3 +205,19 @@ def test_a_reopened_task_returns_to_the_work_list_and_dependencies_can_be_remove
     assert sorted(task_ids()) == [first["id"], second["id"]]
     with pytest.raises(Conflict):
         module.tasks.do_escalate_task(who.agent_care, first["id"], org.care, "stesso reparto")
+
+
+def test_task_lists_are_scoped_filtered_and_paged(services, world):
+    org, who, module, _, case = world
+    mine = [module.tasks.do_add_task(who.supervisor, case["id"], title=f"Mio {i}", department_id=org.care,
+                                     assignee_user_id=org.agent_care) for i in range(3)]
+    theirs = module.tasks.do_add_task(who.supervisor, case["id"], title="Loro", department_id=org.care)
+    first = module.views.list_tasks(who.agent_care, assignee_user_id=org.agent_care, limit=2)
+    assert [t["id"] for t in first["items"]] == [mine[2]["id"], mine[1]["id"]]
+    rest = module.views.list_tasks(who.agent_care, assignee_user_id=org.agent_care, cursor=first["next"])
+    assert [t["id"] for t in rest["items"]] == [mine[0]["id"]] and rest["next"] is None
+    of_case = [t["id"] for t in module.views.list_tasks(who.agent_care, case_id=case["id"])["items"]]
+    assert of_case == [theirs["id"], *(m["id"] for m in reversed(mine))]
+    assert module.views.list_tasks(who.agent_sales)["items"] == []  # none of their cases
+    module.tasks.do_transition_task(who.agent_care, mine[0]["id"], "done")
+    assert [t["id"] for t in module.views.list_tasks(who.admin, status=["done"])["items"]] == [mine[0]["id"]]

@@ -91,3 +91,17 @@ def test_case_types_for_administrators(client, services, org):
     assert client.post("/api/v1/case-types", headers=admin, json=definition).status_code == 409
     gone = client.delete(f"/api/v1/case-types/{created.json()['id']}", headers=admin)
     assert gone.status_code == 200 and gone.json()["active"] is False
+
+
+def test_my_tasks_over_http(client, services, org):
+    csrf = sign_in(client, "agent_care")
+    case = client.post("/api/v1/cases", headers=csrf, json={
+        "case_type": "technical_issue", "title": "Router guasto", "fields": {"severity": "high"}}).json()
+    mine = client.post(f"/api/v1/cases/{case['id']}/tasks", headers=csrf, json={
+        "title": "Richiamare", "assignee_user_id": org.agent_care}).json()
+    client.post(f"/api/v1/cases/{case['id']}/tasks", headers=csrf, json={"title": "Ufficio", "department_id": org.care})
+    listed = client.get("/api/v1/tasks", params={"assignee": "me"}).json()
+    assert [t["id"] for t in listed["items"]] == [mine["id"]] and listed["next"] is None
+    cycle = client.post(f"/api/v1/tasks/{mine['id']}/dependencies", headers=csrf,
+                        json={"depends_on_task_id": mine["id"]})
+    assert cycle.status_code == 409 and cycle.json()["error"]["code"] == "task.dependency_cycle"
