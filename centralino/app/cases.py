@@ -228,7 +228,8 @@ class CaseService:
     def do_assign(self, principal: Principal, case_id: int, *, owner_user_id: int | Unset | None = UNSET,
                   department_id: int | Unset | None = UNSET, reason: str | None = None) -> dict[str, Any]:
         """Agents take a case for themselves or give back their own; supervisors and administrators assign to
-        anyone. Changing the department is a hand-off (recorded with how long the previous one held it)."""
+        anyone and change the department — a hand-off recorded with how long the previous one held it (agents
+        escalate instead, with a reason)."""
         now = self.clock()
         with unit_of_work(self.engine, self.bus) as uow:
             conn = uow.conn
@@ -240,6 +241,9 @@ class CaseService:
             else:
                 owner_user_id = case["owner_user_id"]
             if not isinstance(department_id, Unset) and department_id != case["department_id"]:
+                if principal.role is Role.AGENT:
+                    raise Forbidden("agents send a case to another department by escalating it, with a reason",
+                                    field="department_id", code="case.forbidden")
                 if department_id is not None:
                     check_department(conn, department_id)
                 conn.execute(update(cases).where(cases.c.id == case_id).values(owner_user_id=owner_user_id))

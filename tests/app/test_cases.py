@@ -173,6 +173,8 @@ def test_assignment_and_links(services, world, recorder):
     assert taken["owner_user_id"] == org.agent_care
     with pytest.raises(Forbidden):
         module.cases.do_assign(who.agent_care, case["id"], owner_user_id=org.supervisor)
+    with pytest.raises(Forbidden):
+        module.cases.do_assign(who.agent_care, case["id"], department_id=org.sales)
     moved = module.cases.do_assign(who.supervisor, case["id"], department_id=org.sales, reason="competenza")
     assert moved["department_id"] == org.sales
     assigned = [e.payload for e in recorder.events if e.type == "case.assigned"]
