@@ -48,21 +48,20 @@ def check_filters(kinds: list[str] | None, channel: str | None, case_id: int | N
 
 def contact_timeline(conn: Connection, principal: Principal, contact_id: int, filters: Filters, *, limit: int,
                      cursor: str | None) -> Page:
+    if principal.is_admin:  # the page first: only an empty one needs to ask whether the contact exists
+        page, next_cursor = repo.contact_page(conn, contact_id, filters, limit=limit, cursor=cursor)
+        if not page and conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id)).first() is None:
+            raise NotFound(f"no contact {contact_id}", field="contact_id")
+        return page, next_cursor
     hidden = _hidden_conversations(conn, principal, contact_id)
     page, next_cursor = repo.contact_page(conn, contact_id, filters, limit=limit, cursor=cursor,
                                           hidden_conversations=hidden)
-    if not principal.is_admin:
-        page = _without_hidden_cases(conn, principal, page)
-    return page, next_cursor
+    return _without_hidden_cases(conn, principal, page), next_cursor
 
 
 def _hidden_conversations(conn: Connection, principal: Principal, contact_id: int) -> list[int]:
     """The contact's conversations the reader may not see; NotFound when they may see none (or no such contact).
     One query: each conversation of the contact with whether it is visible."""
-    if principal.is_admin:
-        if conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id)).first() is None:
-            raise NotFound(f"no contact {contact_id}", field="contact_id")
-        return []
     cv = conversations.c
     flagged = conn.execute(select(cv.id, case((visible_conversations(principal), True), else_=False))
                            .where(cv.contact_id == contact_id)).all()
