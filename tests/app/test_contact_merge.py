@@ -172,3 +172,23 @@ def test_an_inbound_merge_moves_what_other_areas_hang_on_the_contact(services: S
     assert [t["tag"] for t in rows(services, contact_tags, contact_tags.c.contact_id == a,
                                    order_by=contact_tags.c.tag)] == ["vip"]
     assert count(services, messages, messages.c.contact_id == a) == 3
+
+
+def test_a_folded_conversation_leaves_its_queue(services: Services) -> None:
+    """Routing's contact.merged listener closes the queue item of a conversation the merge folded: the event
+    is emitted after the conversations are settled and before routing items are re-pointed."""
+    from tests.routing_helpers import build_center
+
+    center = build_center(services)
+    queue = center.queue("assistenza")
+    center.rule(queue)
+    kept = center.customer_writes("ciao", wa_id=A)
+    folded = center.customer_writes("ciao anche da me", wa_id=B)
+    assert center.item(kept)["state"] == "waiting" and center.item(folded)["state"] == "waiting"
+    a, b = (rows(services, conversations, conversations.c.id == c)[0]["contact_id"] for c in (kept, folded))
+    merger(services).do_merge(ADMIN, a, b)
+    assert center.item(folded)["state"] == "removed"
+    assert center.item(kept)["state"] == "waiting"
+    assert center.item(folded)["contact_id"] == a  # re-pointed after it was closed
+    center.agent("ugo", {})
+    assert center.route() == 1 and center.item(kept)["state"] == "offered"
