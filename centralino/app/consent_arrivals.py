@@ -109,7 +109,14 @@ class ConsentArrivals:
     def _candidate(self, uow: UnitOfWork, message_id: int) -> Any:
         """The message if it could be a keyword or a quick reply (a short text, a button), else None. The
         batched path emits message.received for hundreds of messages in one transaction: the candidates
-        among the ids around the first one are read once, and later events look them up."""
+        among the ids around the first one are read once, and later events look them up. Messages the
+        transaction itself stored (the batched inbound path) need no query at all."""
+        stored = uow.stored_messages.get(message_id)
+        if stored is not None:
+            is_candidate = stored.type == "button" or (
+                stored.type == "text" and stored.text is not None
+                and len(stored.text) <= self.settings.keywords.longest + 16)
+            return stored if is_candidate else None
         cache: _Candidates | None = getattr(self._local, "cache", None)
         if cache is None or cache.conn is not uow.conn or not cache.lo <= message_id <= cache.upto:
             cache = self._prefetch(uow, message_id)

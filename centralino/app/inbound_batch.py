@@ -24,7 +24,7 @@ from centralino.app.inbound import (
     sender_identities,
 )
 from centralino.app.outbox import adopt_from_status
-from centralino.app.unit_of_work import UnitOfWork, unit_of_work
+from centralino.app.unit_of_work import StoredMessage, UnitOfWork, unit_of_work
 from centralino.domain import window
 from centralino.domain.enums import DeliveryStatus
 from centralino.domain.inbound import InboundEvent, InboundMessage, StatusUpdate
@@ -115,6 +115,9 @@ class BatchApplier:
             for p in todo if p.msg.media is not None], ("message_id",), ("id",))
         self._advance(uow, todo, conv_ids)
         reopen_for_customer(uow, [conv_ids[(p.contact, p.channel.id)] for p in todo if p.msg.opens_window])
+        for p, row in zip(todo, rows, strict=True):
+            uow.stored_messages[inserted[(p.channel.id, p.msg.external_id)]] = StoredMessage(
+                row["type"], row["text"], row["content"], row["sent_at"])
         for p in todo:
             emit_received(uow, p.msg, inserted[(p.channel.id, p.msg.external_id)],
                           conv_ids[(p.contact, p.channel.id)], p.contact, p.channel.id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert
 
@@ -13,11 +14,23 @@ from centralino.events.bus import Event, EventBus
 from centralino.storage.tables import events as events_table
 
 
+class StoredMessage(NamedTuple):
+    """An inbound message as this transaction stored it, for listeners that read its text."""
+
+    type: str
+    text: str | None
+    content: dict[str, Any] | None
+    sent_at: datetime
+
+
 @dataclass
 class UnitOfWork:
     conn: Connection
     bus: EventBus | None = None
     pending: list[Event] = field(default_factory=list)
+    # Inbound messages stored in this transaction, by id: listeners (consent keywords) read them here
+    # instead of querying back what the batch just inserted.
+    stored_messages: dict[int, StoredMessage] = field(default_factory=dict)
 
     def emit(self, event_type: str, **payload: Any) -> None:
         """Record an event; its in-transaction listeners (EventBus.subscribe_in_transaction) run now, on

@@ -26,6 +26,7 @@ from centralino.domain.access import ConversationScope, Principal, Role, may_see
 from centralino.events.bus import Event, EventBus
 from centralino.storage import desk as desk_repo
 from centralino.storage.visibility import conversation_scopes
+from centralino.web.desk.case_live import CaseAudience, case_items, is_case_event
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,11 @@ class DeskClient:
     pending: list[bytes] = field(default_factory=list)
     closed: bool = False
     _waiter: asyncio.Future[None] | None = None
+    # Everything but the user id that may_see_conversation looks at: browsers alike share one decision.
+    audience: tuple[bool, Role, frozenset[int]] = field(init=False)
 
-    @property
-    def audience(self) -> tuple[bool, Role, frozenset[int]]:
-        """Everything but the user id that may_see_conversation looks at: browsers alike share one decision."""
-        return self.principal.is_admin, self.principal.role, self.principal.department_ids
+    def __post_init__(self) -> None:
+        self.audience = (self.principal.is_admin, self.principal.role, self.principal.department_ids)
 
     def offer(self, item: dict[str, Any]) -> None:
         self.offer_encoded(encode(item))
@@ -159,7 +160,8 @@ class DeskEventHub:
     def hear(self, event: Event) -> None:
         """The bus listener: any thread. Cheap when nobody is connected."""
         if not self.clients or (event.type not in FORWARDED and event.type not in ALL_STAFF
-                                and event.type not in SUPERVISORS) or self._loop is None or self._heard is None:
+                                and event.type not in SUPERVISORS and not is_case_event(event.type)) \
+                or self._loop is None or self._heard is None:
             return
         self._loop.call_soon_threadsafe(self._heard.put_nowait, event)
 
@@ -183,6 +185,10 @@ class DeskEventHub:
                     principal = client.principal
                     if supervisors_only and principal.role not in (Role.SUPERVISOR, Role.ADMIN):
                         continue
+                    if isinstance(scope, CaseAudience):  # a case or task event (case_live.py)
+                        if scope.admits(principal):
+                            client.offer_encoded(data)
+                        continue
                     if scope is not None and not (principal.user_id is not None
                                                   and principal.user_id == scope.assignee_user_id):
                         # not the assignee: the decision is the same for every browser of this audience
@@ -194,11 +200,13 @@ class DeskEventHub:
                             continue
                     client.offer_encoded(data)
 
-    def _resolve(self, batch: list[Event]) -> list[tuple[dict[str, Any], ConversationScope | None]]:
+    def _resolve(self, batch: list[Event]) -> list[tuple[dict[str, Any], ConversationScope | CaseAudience | None]]:
         """Each event's conversation and that conversation's visibility scope: a few queries per batch on one
         connection, never per event or per client."""
-        resolved: list[tuple[dict[str, Any], ConversationScope | None]] = []
+        resolved: list[tuple[dict[str, Any], ConversationScope | CaseAudience | None]] = []
         with self.engine.connect() as conn:
+            resolved += case_items(conn, [e for e in batch if is_case_event(e.type)])
+            batch = [e for e in batch if not is_case_event(e.type)]
             by_message = desk_repo.conversation_of_messages(conn, [
                 int(e.payload["message_id"]) for e in batch
                 if "conversation_id" not in e.payload and e.payload.get("message_id") is not None])
