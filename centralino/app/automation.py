@@ -26,7 +26,15 @@ from centralino.app.automation_facts import build_facts
 from centralino.app.background import Background
 from centralino.app.unit_of_work import unit_of_work
 from centralino.domain.access import Principal, Role
-from centralino.domain.automation import MAX_DEPTH, TRIGGERS, Rule, check_rule, matches, template_refs
+from centralino.domain.automation import (
+    MAX_DEPTH,
+    RULE_KEYS,
+    TRIGGERS,
+    Rule,
+    check_rule,
+    matches,
+    template_refs,
+)
 from centralino.errors import CentralinoError, Forbidden, InvalidInput, NotFound
 from centralino.events.bus import Event, EventBus
 from centralino.storage import automation as repo
@@ -209,6 +217,10 @@ class Automation:
         if found is None:
             raise NotFound(f"no automation rule {rule_id}", field="rule_id")
         return found
+
+    def definition(self, rule_id: int) -> dict[str, Any]:
+        """The saved rule as it is written (what PUT takes and a dry run checks)."""
+        return {k: v for k, v in self.rule(rule_id).items() if k in RULE_KEYS}
 
     def rules(self, *, trigger: str | None = None) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

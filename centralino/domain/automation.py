@@ -97,6 +97,17 @@ ACTIONS: dict[str, frozenset[str]] = {
     "send_template": frozenset({"contact"}),
     "webhook": frozenset(),
 }
+# The keys each action takes besides "type": a misspelt key is an error, never silently ignored.
+ACTION_KEYS: dict[str, frozenset[str]] = {
+    "assign": frozenset({"user_id", "queue_id"}),
+    "set_field": frozenset({"field", "value"}),
+    "add_task": frozenset({"title", "department_id", "assignee_user_id", "due_in_minutes"}),
+    "escalate": frozenset({"target", "department_id", "reason"}),
+    "notify": frozenset({"text", "template"}),
+    "send_template": frozenset({"template", "language", "parameters"}),
+    "webhook": frozenset({"url"}),
+}
+RULE_KEYS = frozenset({"name", "trigger", "conditions", "actions", "enabled", "position"})
 SETTABLE: dict[str, Kind] = {
     "case.priority": Kind.ANY, "case.fields.*": Kind.ANY, "case.tags": Kind.LIST,
     "contact.tags": Kind.LIST, "contact.attributes.*": Kind.ANY, "contact.language": Kind.TEXT,
@@ -138,6 +149,10 @@ def check_rule(data: Mapping[str, Any]) -> Rule:
     other facts of the database are checked by the app (app/automation.py)."""
     if not isinstance(data, Mapping):
         raise InvalidInput("a rule is a JSON object", field="rule")
+    unknown = sorted(set(data) - RULE_KEYS)
+    if unknown:
+        raise InvalidInput(f"unknown key {unknown[0]!r}; a rule has {', '.join(sorted(RULE_KEYS))}",
+                           field=unknown[0], code="automation.unknown_key")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
         raise InvalidInput(f"name: 1 to {NAME_MAX} characters", field="name", code="automation.name")
@@ -280,6 +295,10 @@ def check_action(action: Any, path: str, subjects: frozenset[str]) -> None:
                            code="automation.action")
     for needed in ACTIONS[str(kind)]:
         _has(subjects, needed, path, str(kind))
+    unknown = sorted(set(action) - ACTION_KEYS[str(kind)] - {"type"})
+    if unknown:
+        raise InvalidInput(f"{kind} takes {', '.join(sorted(ACTION_KEYS[str(kind)]))}, not {unknown[0]!r}",
+                           field=f"{path}.{unknown[0]}", code="automation.unknown_key")
     if kind == "assign":
         user = _need(action, "user_id", path, (int,), "a user id", required=False)
         queue = _need(action, "queue_id", path, (int,), "a queue id", required=False)

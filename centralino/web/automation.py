@@ -110,7 +110,7 @@ def test_saved_rule(rules: Rules, principal: CurrentPrincipal, rule_id: int,
                     body: Annotated[dict[str, Any], Body(examples=[{"event": TEST_EXAMPLE["event"]}])]
                     ) -> dict[str, Any]:
     check_supervisor(principal)
-    saved = rules.rule(rule_id)
+    saved = rules.definition(rule_id)
     event = _event(body)
     return rules.dry_run(principal, saved, event.get("type"), event.get("payload") or {})
 

@@ -61,6 +61,10 @@ def test_a_valid_rule_is_returned_normalised() -> None:
     (rule(trigger="case.created", conditions={}, actions=[{"type": "escalate", "target": "task", "department_id": 2,
                                            "reason": "x"}]), "actions[0].type"),
     (rule(enabled="yes"), "enabled"),
+    (rule(condition={"all": []}), "condition"),  # misspelt: never silently "always"
+    (rule(actions=[{"type": "notify", "text": "ok", "tempate": {"name": "x"}}]), "actions[0].tempate"),
+    (rule(conditions={"all": [{"field": "message.text", "op": "contains", "value": "x", "vale": 1}]}),
+     "conditions.all[0].vale"),
 ])
 def test_validation_names_the_wrong_field(data: dict[str, Any], field: str) -> None:
     assert error_field(data) == field

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/desk/automation", include_in_schema=False)
 EXAMPLE = {"name": "Rimborsi in coda", "trigger": "message.received", "enabled": True, "position": 0,
            "conditions": {"all": [{"field": "message.text", "op": "contains", "value": "rimborso"}]},
            "actions": [{"type": "assign", "queue_id": 1}]}
-_EDITABLE = ("name", "trigger", "enabled", "position", "conditions", "actions")
+_EDITABLE = ("name", "trigger", "enabled", "position", "conditions", "actions")  # domain.automation.RULE_KEYS
 
 
 def _value(value: Any) -> str:
