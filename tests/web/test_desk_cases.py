@@ -439,3 +439,32 @@ def test_case_events_are_heard_live_only_by_who_may_see_the_case(client, service
     stranger = Principal(role=Role.AGENT, user_id=9999, department_ids=frozenset({9999}))
     assert escalated[1].admits(care_agent) and escalated[1].admits(sales_agent)
     assert not escalated[1].admits(stranger)
+
+
+def test_the_live_stream_forwards_case_events_to_whom_may_see_the_case(org, services):
+    """live.py hands case and task events to case_live.py: the care agent hears the new case of their
+    department; the sales agent hears only their own conversation's note, added after it."""
+    import asyncio
+
+    from centralino.domain.access import Principal, Role
+    from centralino.web.desk.live import DeskEventHub
+
+    admin = Principal(Role.ADMIN, org.admin)
+
+    async def scenario() -> tuple[list[dict], list[dict], int]:
+        hub = DeskEventHub(services.engine)
+        hub.start(services.bus)
+        care = hub.connect(Principal(Role.AGENT, org.agent_care, frozenset({org.care})))
+        sales = hub.connect(Principal(Role.AGENT, org.agent_sales, frozenset({org.sales})))
+        created = await asyncio.to_thread(
+            services.cases.cases.do_create_case, admin, case_type="complaint", title="Solo assistenza",
+            fields={"description": "Pacco rotto"}, department_id=org.care, owner_user_id=None)
+        await asyncio.to_thread(services.desk.do_add_note, admin, org.sales_conversation, "after the case")
+        got_care = await care.next_items(5)
+        got_sales = await sales.next_items(5)
+        await hub.stop()
+        return got_care, got_sales, int(created["id"])
+
+    got_care, got_sales, case_id = asyncio.run(scenario())
+    assert {"type": "case.created", "case_id": case_id} in got_care
+    assert [e["type"] for e in got_sales] == ["message.note_added"]
