@@ -1,7 +1,8 @@
 """The case story in Chromium against the real demo process: Giulia opens a case from a customer's WhatsApp
 conversation with his messages attached and sends a task to the back office; a back-office agent finds it in
 the department's work view and escalates it to the administration with a reason; the case page shows the
-linked messages, the task in its new department and the hand-off (who, why, how long it was held).
+linked messages, the task in its new department (redrawn live on Giulia's open page) and the hand-off (who,
+why, how long it was held) and the whole story.
 
 With CENTRALINO_DOC_SHOTS=<folder> it also saves the screenshots docs/cases.md shows."""
 
@@ -119,9 +120,9 @@ def test_a_case_goes_from_the_conversation_to_the_back_office_and_on_to_the_admi
     bruno.wait_for_url(re.compile(rf".*/desk/work/{back_office}\?done=1$"))
     assert bruno.locator("tr.work-row", has_text="Verificare il danno").count() == 0
 
-    giulia.goto(case_url)
-    task = giulia.locator("li.task", has_text="Verificare il danno con il corriere")
-    assert "Amministrazione" in task.inner_text()
+    # Giulia's case page, open all along, redraws itself from the live stream (no reload)
+    giulia.locator("li.task", has_text="Amministrazione").wait_for(timeout=WAIT_MS)
+    assert giulia.url.split("?")[0] == case_url
     assert giulia.locator("li.task [data-check='0'][aria-checked=true]").count() == 1
     handoff = giulia.locator("#case-handoffs tr.handoff")
     assert handoff.count() == 1
@@ -129,4 +130,8 @@ def test_a_case_goes_from_the_conversation_to_the_back_office_and_on_to_the_admi
     for expected in ("Back office", "Amministrazione", "Bruno Backoffice", "Serve l'autorizzazione al rimborso"):
         assert expected in cells, expected
     assert "Back office" in giulia.locator("#case-handoffs").inner_text()  # time held per department
+    story = giulia.locator("#case-story li.story-entry")
+    kinds = [story.nth(i).get_attribute("data-kind") for i in range(story.count())]
+    assert kinds[0] == "message_in" and kinds.index("case_created") < kinds.index("task_escalated")
+    assert "Ordine A-12345" in giulia.locator("#case-story").inner_text()
     shot(giulia, "case-page.png")

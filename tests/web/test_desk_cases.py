@@ -468,3 +468,20 @@ def test_the_live_stream_forwards_case_events_to_whom_may_see_the_case(org, serv
     got_care, got_sales, case_id = asyncio.run(scenario())
     assert {"type": "case.created", "case_id": case_id} in got_care
     assert [e["type"] for e in got_sales] == ["message.note_added"]
+
+
+def test_work_view_pages_follow_the_due_order_without_gaps(client, services, org, monkeypatch):
+    from centralino.web.desk import work_pages
+    sign_in(client, "agent_care")
+    for title in ("Primo", "Secondo", "Terzo"):
+        open_case(client, services, org, title=title)
+    monkeypatch.setattr(work_pages, "PAGE", 2)
+    seen: list[str] = []
+    url: str | None = f"/desk/work/{org.care}"
+    while url:
+        page = client.get(url).text
+        seen += re.findall(r'value="(case:\d+)"', page)
+        found = re.search(r'class="more" href="([^"]+)"', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        assert len(seen) <= 3
+    assert sorted(seen) == sorted(f"case:{i}" for i in _case_ids(services))
