@@ -126,9 +126,9 @@ class ContactImports:
                 conn.execute(update(contact_imports).where(contact_imports.c.id == job_id).values(
                     state="failed", updated_at=self.clock(), finished_at=self.clock()))
             raise
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # the file was only kept to run it: its personal data goes now
             conn.execute(update(contact_imports).where(contact_imports.c.id == job_id).values(
-                state="done", updated_at=self.clock(), finished_at=self.clock()))
+                state="done", content=b"", updated_at=self.clock(), finished_at=self.clock()))
 
     def _chunk(self, job_id: int, rows: list[ParsedRow | list[RowError]]) -> None:
         now = self.clock()

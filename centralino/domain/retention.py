@@ -19,6 +19,7 @@ class DataKind(StrEnum):
     AUDIT_LOG = "audit_log"  # the details of audit entries (the entries stay: the audit trail is append-only)
     EVENTS = "events"  # the stored event log (deleted)
     SIGN_IN_ATTEMPTS = "sign_in_attempts"  # rate-limiting records of sign-ins (deleted)
+    IMPORT_FILES = "import_files"  # uploaded contact CSVs never run (a finished import drops its file at once)
 
 
 def check_policies(body: Any) -> dict[DataKind, int | None]:

@@ -22,6 +22,7 @@ from centralino.storage.tables import (
     status_history,
     webhook_deliveries,
 )
+from centralino.storage.tables_contacts_admin import contact_imports
 
 m, mm, wd, sh, cv = messages.c, message_media.c, webhook_deliveries.c, status_history.c, conversations.c
 
@@ -53,6 +54,10 @@ def _due(kind: DataKind, cutoff: datetime) -> list[tuple[str, Select[Any]]]:
         return [("messages", select(m.id).where(m.conversation_id.in_(closed), _not_erased())),
                 ("message_media", select(mm.id).join(messages, m.id == mm.message_id)
                  .where(mm.state == "stored", m.conversation_id.in_(closed)))]
+    if kind is DataKind.IMPORT_FILES:
+        ci = contact_imports.c
+        return [("contact_imports", select(ci.id).where(ci.created_at < cutoff, ci.state != "running",
+                                                        func.length(ci.content) > 0))]
     if kind is DataKind.AUDIT_LOG:  # append-only: the entries stay, their details (names, old values) go
         return [("audit_log", select(audit_log.c.id).where(audit_log.c.at < cutoff,
                                                            audit_log.c.details["expired"].as_boolean().is_(None)))]
@@ -85,6 +90,8 @@ def _apply(conn: Connection, what: str, ids: list[int], batch: Batch) -> None:
     elif what == "message_media":
         batch.files += [str(p) for p in conn.execute(select(mm.storage_path).where(mm.id.in_(ids))).scalars() if p]
         conn.execute(update(message_media).where(mm.id.in_(ids)).values(state="erased", storage_path=None))
+    elif what == "contact_imports":
+        conn.execute(update(contact_imports).where(contact_imports.c.id.in_(ids)).values(content=b""))
     elif what == "webhook_deliveries":
         conn.execute(update(webhook_deliveries).where(wd.id.in_(ids)).values(body=b""))
     elif what == "messages.raw":

@@ -82,6 +82,7 @@ def test_rows_update_existing_contacts_and_a_second_import_changes_nothing(servi
     assert {(r["kind"], r["value"]) for r in rows(services, contact_identities,
                                                    contact_identities.c.contact_id == existing)} == {
         ("whatsapp", "393471234567"), ("phone", "+393471234567"), ("email", "mario@example.com")}
+    assert rows(services, contact_imports, contact_imports.c.id == first["id"])[0]["content"] == b""  # file dropped
     total = count(services, contacts)
     again = _run(services, GOOD)
     assert (again["created_count"], again["updated_count"], again["unchanged_count"]) == (0, 0, 2)

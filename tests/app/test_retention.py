@@ -101,3 +101,19 @@ def test_closed_conversations_lose_their_content_open_ones_keep_it(services: Ser
     assert r.run_once() == 1
     texts = {m["contact_id"]: m["text"] for m in rows(services, messages)}
     assert texts == {closed: "[erased]", open_: "ancora aperto"}
+
+
+def test_uploaded_files_never_run_are_emptied(services: Services) -> None:
+    from centralino.app.contact_import import ContactImports
+    from centralino.storage.tables_contacts_admin import contact_imports
+
+    jobs = ContactImports(services.engine, services.bus, lambda: datetime.now(UTC))
+    old = jobs.do_preview(ADMIN, b"phone\n+393471234567\n", "vecchio.csv")["id"]
+    new = jobs.do_preview(ADMIN, b"phone\n+393479999999\n", "nuovo.csv")["id"]
+    _age(services, contact_imports, contact_imports.c.id == old, created_at=OLD)
+    r = _retention(services)
+    r.do_set(ADMIN, {"policies": {"import_files": 30}})
+    assert r.preview(ADMIN)[0]["due"] == {"contact_imports": 1}
+    assert r.run_once() == 1
+    content = {j["id"]: j["content"] for j in rows(services, contact_imports)}
+    assert content == {old: b"", new: b"phone\n+393479999999\n"}
