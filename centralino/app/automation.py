@@ -38,6 +38,8 @@ from centralino.domain.automation import (
 from centralino.errors import CentralinoError, Forbidden, InvalidInput, NotFound
 from centralino.events.bus import Event, EventBus
 from centralino.storage import automation as repo
+from centralino.storage.tables import departments, users
+from centralino.storage.tables_routing import routing_queues
 from centralino.storage.tables_templates import templates
 
 log = logging.getLogger(__name__)
@@ -173,7 +175,21 @@ class Automation:
                 raise InvalidInput(f"template {ref.name!r} has no {ref.language!r} version; it has "
                                    f"{', '.join(sorted(languages))}", field=ref.language_field,
                                    code="template.language_unknown")
+        self._check_references(conn, rule)
         return rule
+
+    @staticmethod
+    def _check_references(conn: Connection, rule: Rule) -> None:
+        """Queues, people and departments the actions name exist now (they may go later: the action then fails
+        and the log says why)."""
+        tables = {"queue_id": (routing_queues, "queue"), "user_id": (users, "user"),
+                  "assignee_user_id": (users, "user"), "department_id": (departments, "department")}
+        for index, action in enumerate(rule.actions):
+            for key, (table, what) in tables.items():
+                value = action.get(key)
+                if value is not None and conn.execute(select(table.c.id).where(table.c.id == value)).first() is None:
+                    raise InvalidInput(f"no {what} {value}", field=f"actions[{index}].{key}",
+                                       code="automation.not_found")
 
     def do_save(self, principal: Principal, data: Mapping[str, Any], rule_id: int | None = None) -> dict[str, Any]:
         check_supervisor(principal)

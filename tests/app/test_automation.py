@@ -12,7 +12,7 @@ from centralino.errors import Forbidden, InvalidInput
 from centralino.storage.tables import contact_tags, contacts, conversations, messages
 from centralino.storage.tables_automation import automation_executions, automation_webhooks
 from centralino.storage.tables_cases import cases, handoffs, tasks
-from centralino.storage.tables_routing import routing_items
+from centralino.storage.tables_routing import routing_items, routing_queues
 from tests.automation_helpers import customer, open_case, save_rule, settle
 from tests.campaign_helpers import approved_template
 from tests.helpers import rows
@@ -130,10 +130,20 @@ def test_case_rules_set_fields_add_tasks_and_escalate(services):
     assert [a["status"] for a in log[0]["actions"]] == ["done"] * 4
 
 
-def test_a_failing_action_is_logged_and_the_others_still_run(services):
+def test_references_are_checked_on_save_and_a_later_failure_is_logged(services):
+    """A queue that does not exist is refused at the field; one deactivated after the save makes the action
+    fail at run time, logged, while the next action still runs."""
+    with pytest.raises(InvalidInput) as caught:
+        save_rule(services, name="Metà", trigger="message.received",
+                  actions=[{"type": "set_field", "field": "contact.tags", "value": "x"},
+                           {"type": "assign", "queue_id": 999}])
+    assert caught.value.field == "actions[1].queue_id"
+    refunds = queue(services)
     save_rule(services, name="Metà", trigger="message.received",
-              actions=[{"type": "assign", "queue_id": 999},
+              actions=[{"type": "assign", "queue_id": refunds},
                        {"type": "set_field", "field": "contact.attributes.origine", "value": "whatsapp"}])
+    with services.engine.begin() as conn:
+        conn.execute(routing_queues.update().where(routing_queues.c.id == refunds).values(active=False))
     customer(services, "393470000001")
     settle(services)
     log = executions(services)[0]
@@ -234,7 +244,7 @@ def test_a_dry_run_says_what_would_happen_and_does_nothing(services):
     conversation_id, contact_id = customer(services, "393470000001", body="chiedo un rimborso")
     message_id = rows(services, messages, messages.c.conversation_id == conversation_id)[0]["id"]
     data = {"name": "Prova", "trigger": "message.received", "conditions": REFUND_WORDS,
-            "actions": [{"type": "assign", "queue_id": 1}]}
+            "actions": [{"type": "assign", "queue_id": queue(services)}]}
     result = services.automation.dry_run(SETUP, data, "message.received", {
         "message_id": message_id, "conversation_id": conversation_id, "contact_id": contact_id})
     assert result["matched"] is True and result["actions"] == data["actions"]
