@@ -26,15 +26,8 @@ from centralino.app.automation_facts import build_facts
 from centralino.app.background import Background
 from centralino.app.unit_of_work import unit_of_work
 from centralino.domain.access import Principal, Role
-from centralino.domain.automation import (
-    MAX_DEPTH,
-    RULE_KEYS,
-    TRIGGERS,
-    Rule,
-    check_rule,
-    matches,
-    template_refs,
-)
+from centralino.domain.automation import MAX_DEPTH, RULE_KEYS, TRIGGERS, Rule, matches
+from centralino.domain.automation_check import check_rule, template_refs
 from centralino.errors import CentralinoError, Forbidden, InvalidInput, NotFound
 from centralino.events.bus import Event, EventBus
 from centralino.storage import automation as repo

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from centralino.domain.automation import check_rule, fill, matches, pick_text, template_refs
+from centralino.domain.automation import fill, matches, pick_text
+from centralino.domain.automation_check import check_rule, template_refs
 from centralino.errors import InvalidInput
 
 
