@@ -221,3 +221,36 @@ def test_task_lists_are_scoped_filtered_and_paged(services, world):
     assert module.views.list_tasks(who.agent_sales)["items"] == []  # none of their cases
     module.tasks.do_transition_task(who.agent_care, mine[0]["id"], "done")
     assert [t["id"] for t in module.views.list_tasks(who.admin, status=["done"])["items"]] == [mine[0]["id"]]
+
+
+def test_two_sla_clocks_at_once_fire_each_event_once(services, world, recorder):
+    import threading
+
+    org, who, module, clock, _ = world
+    for i in range(6):
+        case = module.cases.do_create_case(who.agent_care, case_type="refund_test", title=f"Rimborso {i}",
+                                           fields={"refund_amount": 5})
+        module.tasks.do_add_task(who.agent_care, case["id"], title="Controllo", department_id=org.care)
+    clock.advance(days=2)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            while module.sla.run_once():
+                pass
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    module.sla.run_once()  # anything a clock skipped while the other held its case
+    assert errors == []
+    fired = [(e.type, e.payload["timer_id"]) for e in recorder.events if e.type.endswith(("sla_warning", "sla_breached"))]
+    assert len(fired) == len(set(fired))
+    # 7 cases x (first response + resolution) + 6 tasks, each warned and breached once
+    assert len(fired) == 2 * (7 * 2 + 6)
