@@ -34,10 +34,12 @@ from centralino.storage.tables import (
     status_history,
     webhook_deliveries,
 )
+from centralino.storage.tables_campaigns import campaign_recipients
 from centralino.storage.tables_contacts_admin import gdpr_requests
 
 log = logging.getLogger(__name__)
 ERASED_BODY = b'{"erased": true}'
+ERASED_REASON = "contact erased"
 # Event payload keys kept on an erased contact's events: ids and what statistics read.
 SAFE_KEYS = {"type", "status", "previous", "from", "to", "action", "purpose", "source", "kind", "actor", "state",
              "outcome", "via", "fields", "has_media", "category", "count", "origin", "channel_kind"}
@@ -76,7 +78,7 @@ class GdprErase:
             wa_ids = [str(i["value"]) for i in found.get("contact_identities", []) if i["kind"] == "whatsapp"]
             changed = erase_rows(conn, found)
             changed["external_ids"] = self._external_ids(conn, found)
-            changed.update(self._around(conn, found, wa_ids))
+            changed.update(self._around(conn, found, wa_ids, now))
             details = {"rows": changed, "files": len(files)}
             request_id = int(conn.execute(insert(gdpr_requests).values(
                 contact_id=contact_id, kind="erase", actor=principal.actor, reason=reason, requested_at=now,
@@ -110,7 +112,8 @@ class GdprErase:
                          .values(target_external_id=new))
         return len(fresh)
 
-    def _around(self, conn: Connection, found: dict[str, list[dict[str, Any]]], wa_ids: list[str]) -> dict[str, int]:
+    def _around(self, conn: Connection, found: dict[str, list[dict[str, Any]]], wa_ids: list[str],
+                now: datetime) -> dict[str, int]:
         """Outside the walk: raw webhook bodies, statuses of unknown messages to its number, events, audit."""
         ids = [int(c["id"]) for c in found.get("contacts", [])]
         conversation_ids = [int(c["id"]) for c in found.get("conversations", [])]
@@ -134,6 +137,21 @@ class GdprErase:
                 conn.execute(update(events).where(ev.id == row.id).values(payload=payload))
                 scrubbed += 1
         out["events"] = scrubbed
+        # nothing more may go out to the erased address: queued sends fail, planned campaign sends are cancelled
+        queued = [int(r["id"]) for r in found.get("outbox", []) if r["state"] == "queued"]
+        if queued:
+            o = outbox.c
+            message_ids = [int(r["message_id"]) for r in found["outbox"]
+                           if int(r["id"]) in queued and r["message_id"] is not None]
+            conn.execute(update(outbox).where(o.id.in_(queued), o.state == "queued").values(
+                state="failed", last_error=ERASED_REASON, completed_at=now))
+            conn.execute(update(messages).where(messages.c.id.in_(message_ids), messages.c.status == "queued")
+                         .values(status="failed", error_title=ERASED_REASON))
+            out["outbox_cancelled"] = len(queued)
+        cr = campaign_recipients.c
+        cancelled = conn.execute(update(campaign_recipients).where(cr.contact_id.in_(ids), cr.state == "planned")
+                                 .values(state="cancelled", error=ERASED_REASON))
+        out["campaign_cancelled"] = int(cancelled.rowcount or 0)
         allow_audit_redaction(conn)
         out["audit_log"] = int(conn.execute(update(audit_log).where(
             audit_log.c.target_type == "contact", audit_log.c.target_id.in_([str(i) for i in ids]),

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from centralino.app.gdpr_erase import GdprErase
 from centralino.app.gdpr_export import GdprExport
+from centralino.domain.outbound import Text
 from centralino.errors import Forbidden, InvalidInput
 from centralino.events.bus import Recorder
 from centralino.services import Services
-from centralino.storage.tables import contact_identities, contacts, messages
+from centralino.storage.tables import contact_identities, contacts, messages, outbox
 from centralino.storage.tables_campaigns import campaign_recipients
 from centralino.storage.tables_consent import consent_records
 from centralino.storage.tables_contacts_admin import gdpr_requests
@@ -26,6 +27,7 @@ from tests.contact_admin_helpers import (
     SUPERVISOR,
     all_text,
     consented,
+    conversation_of,
     customer_writes,
     notification_for,
     profile,
@@ -47,6 +49,7 @@ def _world(services: Services) -> tuple[int, int, str]:
     profile(services, a, tags=("vip",), attributes={"city": "Roma"})
     profile(services, b, tags=("vip",), attributes={"city": "Cagliari", "tier": "platino"}, language="it")
     consented(services, b)
+    services.outbound.do_send(conversation_of(services, b, care), Text("Ciao Bruno, ecco il tuo ordine"))
     _, path = stored_media(services, b)
     notification_for(services, b)
     assert services.campaigns is not None
@@ -87,9 +90,10 @@ def test_export_holds_every_table_about_the_contact_and_its_media(services: Serv
                   "consent_records", "notifications", "campaign_recipients", "service_episodes", "cases", "tasks"):
         assert f"data/{table}.json" in names, table
     data = {t: orjson.loads(archive.read(f"data/{t}.json")) for t in ("messages", "contacts", "consent_records")}
-    assert sorted(m["text"] for m in data["messages"]) == ["ancora qui", "scrivo anche a sales", "sono Bruno"]
+    assert sorted(m["text"] for m in data["messages"]) == ["Ciao Bruno, ecco il tuo ordine", "ancora qui",
+                                                           "scrivo anche a sales", "sono Bruno"]
     assert data["contacts"][0]["attributes"] == {"city": "Cagliari", "tier": "platino"}
-    assert manifest["tables"]["messages"] == 3 and manifest["tables"]["consent_records"] == 1
+    assert manifest["tables"]["messages"] == 4 and manifest["tables"]["outbox"] == 1 and manifest["tables"]["consent_records"] == 1
     media = [n for n in names if n.startswith("media/")]
     assert len(media) == 1 and media[0].endswith("ricevuta-mario.png")
     assert archive.read(media[0]) == b"\x89PNG fake image"
@@ -102,6 +106,7 @@ def test_erase_leaves_no_personal_data_and_every_count(services: Services, recor
     assert all(p in all_text(services) for p in PERSONAL)  # the grep below can fail
     before = table_counts(services)
     statuses = [(r["status"], r["direction"], r["type"]) for r in rows(services, messages)]
+    statuses = [("failed" if s == ("queued", "out", "text") else s[0], *s[1:]) for s in statuses]  # never sent
     eraser = GdprErase(services.engine, services.bus, services.settings.media_dir, _now)
     with pytest.raises(InvalidInput) as unconfirmed:
         eraser.do_erase(ADMIN, b, {"confirm": a, "reason": "art. 17 request"})
@@ -126,7 +131,9 @@ def test_erase_leaves_no_personal_data_and_every_count(services: Services, recor
     assert [(r["status"], r["direction"], r["type"]) for r in rows(services, messages)] == statuses
     consent = rows(services, consent_records, consent_records.c.contact_id == b)[0]
     assert (consent["purpose"], consent["action"], consent["source"]) == ("marketing", "opt_in", "web_form")
-    assert {r["state"] for r in rows(services, campaign_recipients)} == {"planned"}
+    # nothing more goes to the erased address: its planned campaign send is cancelled, the other's stays
+    assert {r["contact_id"]: r["state"] for r in rows(services, campaign_recipients)} == {a: "planned", b: "cancelled"}
+    assert [(o["state"], o["last_error"]) for o in rows(services, outbox)] == [("failed", "contact erased")]
     with services.engine.connect() as conn:
         assert conn.execute(select(contacts.c.display_name).where(contacts.c.id == b)).scalar_one() == "[erased]"
         values = conn.execute(select(contact_identities.c.value).where(contact_identities.c.contact_id == b)).scalars()
