@@ -248,6 +248,12 @@ class Automation:
         matched = matches(rule.conditions, facts)
         return {"matched": matched, "facts": _plain(facts), "actions": list(rule.actions) if matched else []}
 
+    def webhooks(self, rule_id: int) -> list[dict[str, Any]]:
+        """The rule's webhook deliveries with their state (pending, delivered, failed), attempts and last error."""
+        self.rule(rule_id)
+        with self.engine.connect() as conn:
+            return repo.webhooks_of(conn, rule_id)
+
     def executions(self, *, rule_id: int | None = None, matched: bool | None = None, cursor: int | None = None,
                    limit: int = 50) -> dict[str, Any]:
         limit = max(1, min(limit, PAGE_MAX))

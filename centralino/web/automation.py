@@ -115,6 +115,13 @@ def test_saved_rule(rules: Rules, principal: CurrentPrincipal, rule_id: int,
     return rules.dry_run(principal, saved, event.get("type"), event.get("payload") or {})
 
 
+@router.get("/rules/{rule_id}/webhooks")
+def rule_webhooks(rules: Rules, principal: CurrentPrincipal, rule_id: int) -> list[dict[str, Any]]:
+    """The rule's webhook deliveries: state (pending, delivered, failed), attempts, last status and error."""
+    check_supervisor(principal)
+    return rules.webhooks(rule_id)
+
+
 @router.get("/executions")
 def list_executions(rules: Rules, principal: CurrentPrincipal, rule_id: int | None = None,
                     matched: bool | None = None, cursor: int | None = None,

@@ -77,3 +77,13 @@ def test_agents_may_not_touch_rules(client, org):
     assert client.get("/api/v1/automation/rules").status_code == 403
     assert client.post("/api/v1/automation/rules", json=RULE, headers=headers).status_code == 403
     assert client.get("/api/v1/automation/executions").status_code == 403
+
+
+def test_a_rules_webhook_deliveries_are_listed(client, services):
+    rule = {**RULE, "actions": [{"type": "webhook", "url": "https://crm.example.com/h"}]}
+    rule_id = client.post("/api/v1/automation/rules", headers=INTEGRATION, json=rule).json()["id"]
+    customer(services, "393470000001", body="un reclamo")
+    settle(services)
+    [delivery] = client.get(f"/api/v1/automation/rules/{rule_id}/webhooks", headers=INTEGRATION).json()
+    assert (delivery["url"], delivery["state"], delivery["attempts"]) == ("https://crm.example.com/h", "pending", 0)
+    assert client.get("/api/v1/automation/rules/999/webhooks", headers=INTEGRATION).status_code == 404
