@@ -31,6 +31,24 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CaseTypeIn(Body):
+    """Checked as a whole by domain/cases.py parse_case_type (400 naming e.g. `workflow.transitions.new`)."""
+
+    key: str = Field(examples=["warranty"])
+    name: dict[str, str] | str = Field(examples=[{"it": "Garanzia", "en": "Warranty"}])
+    workflow: dict[str, Any] = Field(examples=[{"statuses": ["open", "closed"], "initial": "open",
+                                                "transitions": {"open": ["closed"]}, "closed": ["closed"]}])
+    fields: list[Any] = Field(default_factory=list, examples=[[{"key": "serial", "kind": "text", "label": "Serial",
+                                                                 "regex": "[A-Z0-9]{8}", "required": True}]])
+    default_priority: str = "normal"
+    sla: dict[str, Any] = Field(default_factory=dict, examples=[{"resolution_min": 480, "warn_fraction": 0.8}])
+    active: bool = True
+
+
+class CaseTypeChange(CaseTypeIn):
+    key: str | None = Field(None, description="ignored: a type keeps its key")  # type: ignore[assignment]
+
+
 class CaseIn(Body):
     case_type: str | int = Field(description="the type's key (complaint, refund …) or id", examples=["refund"])
     title: str = Field(examples=["Rimborso ordine 4471"])
@@ -117,15 +135,16 @@ def get_case_type(module: CasesDep, case_type_id: int) -> dict[str, Any]:
 
 
 @router.post("/case-types", status_code=201)
-def create_case_type(module: CasesDep, principal: CurrentPrincipal, body: dict[str, Any]) -> dict[str, Any]:
+def create_case_type(module: CasesDep, principal: CurrentPrincipal, body: CaseTypeIn) -> dict[str, Any]:
     """Administrators: {key, name, workflow, fields, default_priority, sla} (docs/cases.md)."""
-    return module.types.do_create_type(principal, body)
+    return module.types.do_create_type(principal, body.model_dump(exclude={"active"}))
 
 
 @router.put("/case-types/{case_type_id}")
 def update_case_type(module: CasesDep, principal: CurrentPrincipal, case_type_id: int,
-                     body: dict[str, Any]) -> dict[str, Any]:
-    return module.types.do_update_type(principal, case_type_id, body)
+                     body: CaseTypeChange) -> dict[str, Any]:
+    """The whole definition again; `active: true` reactivates a deactivated type."""
+    return module.types.do_update_type(principal, case_type_id, body.model_dump(exclude={"key"}))
 
 
 @router.delete("/case-types/{case_type_id}")

@@ -91,6 +91,12 @@ def test_case_types_for_administrators(client, services, org):
     assert client.post("/api/v1/case-types", headers=admin, json=definition).status_code == 409
     gone = client.delete(f"/api/v1/case-types/{created.json()['id']}", headers=admin)
     assert gone.status_code == 200 and gone.json()["active"] is False
+    back = client.put(f"/api/v1/case-types/{created.json()['id']}", headers=admin,
+                      json={**definition, "name": {"it": "Garanzia prodotto", "en": "Product warranty"}})
+    assert back.status_code == 200 and back.json()["active"] is True
+    assert back.json()["name"]["en"] == "Product warranty" and back.json()["key"] == "warranty"
+    unknown = client.post("/api/v1/case-types", headers=admin, json={**definition, "key": "other", "colour": "red"})
+    assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "colour"
 
 
 def test_my_tasks_over_http(client, services, org):
