@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 ORIGIN = "case_updates"
 CASES_TTL_S = 5.0
 FULL_NUMBER = re.compile(r"\bC-(\d{4})-(\d{1,9})\b", re.IGNORECASE)
-SHORT_NUMBER = re.compile(r"\b(?:pratica|caso|case|ticket)\s*(?:n\.?|nr\.?|no\.?|numero|number|#)?\s*(\d{1,9})\b",
-                          re.IGNORECASE)
+# "pratica 123", "case no. 123" — not "in case 2 …"
+SHORT_NUMBER = re.compile(r"(?<!\bin )\b(?:pratica|caso|case|ticket)\s*(?:n\.?|nr\.?|no\.?|numero|number|#)?\s*"
+                          r"(\d{1,9})\b", re.IGNORECASE)
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "new": {"it": "nuova", "en": "new"},
     "in_progress": {"it": "in lavorazione", "en": "in progress"},
@@ -83,8 +84,9 @@ def asked_number(text: str) -> tuple[int | None, int] | None:
 
 
 def status_answer(conn: Connection, contact_id: int, text: str, language: str | None) -> tuple[str, Any] | None:
-    """The reply to a customer asking about a case in `text` (None: they did not name one), with the case row
-    when it is theirs. Only the contact's own cases (and those of contacts merged into it) are searched."""
+    """The reply to a customer asking about a case in `text` (None: they did not name one, or have no case at
+    all), with the case row when it is theirs. Only the contact's own cases (and those of contacts merged into
+    it) are searched: another customer's number is answered exactly as one that does not exist."""
     asked = asked_number(text)
     cases = getattr(tables_cases, "cases", None)
     if asked is None or cases is None:
@@ -99,6 +101,8 @@ def status_answer(conn: Connection, contact_id: int, text: str, language: str | 
             .order_by(cases.c.created_at.desc()).limit(1))
     row = conn.execute(stmt).mappings().first()
     if row is None:
+        if conn.execute(select(cases.c.id).where(cases.c.contact_id.in_(owners)).limit(1)).first() is None:
+            return None  # a customer with no case at all: "case 2" was not a question for us
         written = f"C-{year}-{sequence:06d}" if year else str(sequence)
         return NOT_FOUND[lang].format(asked=written), None
     names = dict((row["definition"] or {}).get("name") or {})

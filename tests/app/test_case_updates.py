@@ -135,6 +135,8 @@ def test_in_english_by_the_contacts_language(services):
 def test_another_customers_number_is_never_revealed(services):
     _, owner = customer(services, "393470000001")
     theirs = open_case(services, owner, title="Rimborso riservato")
+    _, asker = customer(services, "393470000002")
+    open_case(services, asker, title="La mia pratica")
     customer(services, "393470000002", body=f"stato della {theirs['number']}?")
     customer(services, "393470000002", body="pratica 999999")
     settle(services)
@@ -145,6 +147,16 @@ def test_another_customers_number_is_never_revealed(services):
         "Non trovo la pratica 999999 tra quelle associate a questo numero. Controlli il numero, per favore."]
     assert all("riservat" not in r["text"] and "Rimborso" not in r["text"] for r in replies)
     assert rows(services, case_updates) == []
+
+
+def test_a_customer_without_cases_is_not_answered(services):
+    """No case at all: nothing to tell, and a number that is someone else's reveals nothing either."""
+    _, owner = customer(services, "393470000001")
+    theirs = open_case(services, owner)
+    customer(services, "393470000002", body=f"stato della {theirs['number']}?")
+    customer(services, "447700000003", body="In case 2 parcels arrive, keep both")
+    settle(services)
+    assert sent_by_case_updates(services) == []
 
 
 def test_messages_without_a_number_get_no_answer(services):
