@@ -333,3 +333,25 @@ def test_a_consent_change_reaches_the_crm(services):
     [hook] = rows(services, automation_webhooks)
     assert hook["payload"]["subject"]["contact"]["id"] == contact_id
     assert hook["payload"]["event"]["purpose"] == "marketing"
+
+
+def test_the_listener_asks_the_database_nothing_when_no_rule_waits(services):
+    """The inbound hot path: once the set of triggers is known (re-read every few seconds), an event no rule
+    waits for costs a set lookup — no statement, no thread."""
+    from sqlalchemy import event as sa_event
+
+    from centralino.events.bus import Event
+
+    services.automation.refresh()
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa_event.listen(services.engine, "before_cursor_execute", count)
+    try:
+        for n in range(100):
+            services.automation.on_event(Event("message.received", {"message_id": n, "conversation_id": n}))
+    finally:
+        sa_event.remove(services.engine, "before_cursor_execute", count)
+    assert statements == [] and services.automation.background._thread is None
