@@ -7,11 +7,11 @@ import io
 import zipfile
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 
 from centralino.services import Services
-from centralino.storage.tables import contact_identities, contacts
+from centralino.storage.tables import contact_identities, contacts, conversations
 from tests.access_helpers import Org, sign_in
 from tests.contact_admin_helpers import customer_writes
 from tests.factories import whatsapp_channel
@@ -126,3 +126,18 @@ def test_retention_policies_and_preview(client: TestClient) -> None:
     preview = client.get("/api/v1/retention/preview", headers=ADMIN).json()
     assert [(p["kind"], p["days"], p["due"]) for p in preview] == [("media_files", 90, {"message_media": 0})]
     assert client.get("/api/v1/retention/runs", headers=ADMIN).json() == []
+
+
+def test_a_supervisor_merges_what_they_see_and_may_repeat_it(client: TestClient, services: Services, org: Org) -> None:
+    headers = sign_in(client, "supervisor")
+    with services.engine.connect() as conn:
+        care_contact, sales_contact = (int(conn.execute(select(conversations.c.contact_id).where(
+            conversations.c.id == c)).scalar_one()) for c in (org.care_conversation, org.sales_conversation))
+    other = customer_writes(services, "393470000009", "sono sempre io")  # on the care channel
+    first = client.post(f"/api/v1/contacts/{care_contact}/merge", headers=headers, json={"other_contact_id": other})
+    assert first.status_code == 200, first.text
+    again = client.post(f"/api/v1/contacts/{care_contact}/merge", headers=headers, json={"other_contact_id": other})
+    assert again.status_code == 200 and again.json()["already"] is True
+    hidden = client.post(f"/api/v1/contacts/{care_contact}/merge", headers=headers,
+                         json={"other_contact_id": sales_contact})
+    assert hidden.status_code == 404 and hidden.json()["error"]["field"] == "other_contact_id"
