@@ -485,3 +485,21 @@ def test_work_view_pages_follow_the_due_order_without_gaps(client, services, org
         url = found.group(1).replace("&amp;", "&") if found else None
         assert len(seen) <= 3
     assert sorted(seen) == sorted(f"case:{i}" for i in _case_ids(services))
+
+
+def test_the_case_pages_keep_the_desks_browser_rules(client, services, org):
+    """No inline script or handler (the Content-Security-Policy forbids them), the security headers, and
+    every page's script served."""
+    sign_in(client, "agent_care")
+    open_case(client, services, org)
+    case = the_case(services)
+    for path in (f"/desk/cases/{case['id']}", "/desk/cases", f"/desk/work/{org.care}",
+                 f"/desk/conversations/{org.care_conversation}/cases/new",
+                 f"/desk/conversations/{org.care_conversation}/cases"):
+        answer = client.get(path)
+        assert "script-src 'self'" in answer.headers["content-security-policy"], path
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", answer.text), path
+        assert not re.search(r"\son[a-z]+=", answer.text), path
+        assert not re.search(r"\sstyle=", answer.text), path
+        for src in re.findall(r'src="(/desk/static/[^"]+)"', answer.text):
+            assert client.get(src).status_code == 200, src
