@@ -15,6 +15,8 @@ department with 100,000 open tasks (among 150,000). Then, each measured `--runs`
 - Baseline in the same run: no timeline table — the naive UNION over messages and events (the events found
   by their JSON payload) sorted and cut with LIMIT (`baseline_timeline_p99_ms`), and OFFSET paging 100 pages
   down on the timeline table itself (`baseline_deep_offset_p99_ms`).
+- `write_1000_p50_ms`: the writer's one statement for a transaction's 1,000 entries (the inbound batch's
+  cost), against one INSERT per entry (`baseline_write_1000_per_entry_p50_ms`).
 - `dept_tasks_p99_ms`: the department's work list first page (50 items, earliest due first) through the cases
   area's real function (CaseViews.department_work); baseline: open tasks filtered by status and sorted by
   due time without the work index (`baseline_dept_tasks_p99_ms`).
@@ -244,6 +246,7 @@ def measure(url: str, runs: int) -> dict[str, Any]:
     else:
         out["dept_tasks"] = None
 
+    out |= write_figures(engine, max(10, runs // 20))
     with engine.connect() as conn:
         out["baseline_timeline"] = timed(lambda: conn.execute(NAIVE_TIMELINE, {"contact": 1}).all(),
                                          max(20, runs // 5), warmup=2)
@@ -252,6 +255,36 @@ def measure(url: str, runs: int) -> dict[str, Any]:
                                            max(20, runs // 5), warmup=2)
     services.dispose()
     return out
+
+
+def write_figures(engine: Engine, runs: int) -> dict[str, Any]:
+    """The writer's cost on the inbound path: a transaction's 1,000 entries in its one statement
+    (storage/timeline.insert_entries), against one INSERT per entry; rolled back each time."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from centralino.storage import timeline as repo
+    from centralino.storage.tables_timeline import timeline_entries
+
+    now = datetime.now(UTC)
+    rows = [{"contact_id": 2 + i % 2000, "case_id": None, "conversation_id": 4 + i % 2000, "message_id": i + 1,
+             "occurred_at": now, "kind": "message_in", "channel_kind": "whatsapp", "actor": "customer", "ref": None,
+             "summary": {"type": "text", "has_media": False}, "recorded_at": now} for i in range(1000)]
+
+    def one_statement() -> None:
+        with engine.connect() as conn:
+            repo.insert_entries(conn, rows)
+            conn.rollback()
+
+    def per_entry() -> None:
+        with engine.connect() as conn:
+            for row in rows:
+                conn.execute(insert(timeline_entries).values(row))
+            conn.rollback()
+
+    return {"write_1000": timed(one_statement, runs, warmup=2),
+            "baseline_write_1000_per_entry": timed(per_entry, max(3, runs // 3), warmup=1)}
 
 
 def main(argv: list[str] | None = None) -> None:
