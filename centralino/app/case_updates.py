@@ -36,6 +36,7 @@ from centralino.events.bus import Event, EventBus
 from centralino.storage import automation as repo
 from centralino.storage import tables_cases
 from centralino.storage.tables import contacts, messages
+from centralino.storage.tables_templates import templates
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +158,7 @@ class CaseUpdates:
                     raise InvalidInput(f"{status!r} is not a status of {case_type}; known: {', '.join(known)}",
                                        field=f"statuses[{index}]")
             if data.get("template_name"):
-                from centralino.storage.tables_templates import templates
-                if uow.conn.execute(select(templates.c.id).where(templates.c.name == data["template_name"])
-                                    ).first() is None:
-                    raise InvalidInput(f"no template {data['template_name']!r}", field="template_name",
-                                       code="template.unknown")
+                self._check_template(uow.conn, str(data["template_name"]), data.get("template_language"))
             values = {"case_type": case_type, "statuses": statuses, "texts": dict(texts),
                       "template_name": data.get("template_name") or None,
                       "template_language": data.get("template_language") or None,
@@ -169,6 +166,21 @@ class CaseUpdates:
             repo.save_case_update_setting(uow.conn, values)
             uow.emit("case_updates.setting_saved", case_type=case_type)
         return values
+
+    @staticmethod
+    def _check_template(conn: Connection, name: str, language: str | None) -> None:
+        """The template exists (in that language, if one is named) and is a utility template: a status update is
+        a utility message for the consent ledger, and Meta bills and reviews it as one."""
+        t = templates.c
+        found = conn.execute(select(t.language, t.category).where(t.name == name)).all()
+        if not found:
+            raise InvalidInput(f"no template {name!r}", field="template_name", code="template.unknown")
+        if language and language not in {r.language for r in found}:
+            raise InvalidInput(f"template {name!r} has no {language!r} version", field="template_language",
+                               code="template.language_unknown")
+        if any(str(r.category).lower() != "utility" for r in found if not language or r.language == language):
+            raise InvalidInput(f"template {name!r} is not a utility template", field="template_name",
+                               code="template.not_utility")
 
     # --- a case changed status ----------------------------------------------------------------------------
 

@@ -99,6 +99,14 @@ def test_settings_are_checked(services):
     with pytest.raises(InvalidInput) as caught:
         configure(services, template_name="non_esiste")
     assert caught.value.field == "template_name"
+    approved_template(services, name="promo", category="marketing")
+    with pytest.raises(InvalidInput) as caught:
+        configure(services, template_name="promo")
+    assert (caught.value.field, caught.value.code) == ("template_name", "template.not_utility")
+    approved_template(services, name="aggiornamento_pratica", body=TEMPLATE_BODY)
+    with pytest.raises(InvalidInput) as caught:
+        configure(services, template_language="en")
+    assert caught.value.field == "template_language"
     with pytest.raises(InvalidInput) as caught:
         configure(services, statuses="resolved")
     assert caught.value.field == "statuses"
