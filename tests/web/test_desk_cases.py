@@ -66,6 +66,7 @@ def test_an_agent_opens_a_case_from_the_conversation_with_its_messages(client, s
     sign_in(client, "agent_care")
     conversation = client.get(f"/desk/conversations/{org.care_conversation}").text
     assert f'href="/desk/conversations/{org.care_conversation}/cases/new"' in conversation
+    assert 'id="open-case-top"' in conversation  # also in the header: the panel is hidden on narrow screens
     form = client.get(f"/desk/conversations/{org.care_conversation}/cases/new").text
     first = message_ids(services, org.care_conversation)[0]
     assert f'name="message_ids" value="{first}" checked' in form  # the customer's last words, ticked
