@@ -167,6 +167,12 @@ class CaseUpdates:
             uow.emit("case_updates.setting_saved", case_type=case_type)
         return values
 
+    def updates_of(self, case_id: int) -> list[dict[str, Any]]:
+        """What the customer was told about the case, or why not: status changes and status questions, oldest
+        first."""
+        with self.engine.connect() as conn:
+            return repo.case_updates_of(conn, case_id)
+
     @staticmethod
     def _check_template(conn: Connection, name: str, language: str | None) -> None:
         """The template exists (in that language, if one is named) and is a utility template: a status update is

@@ -149,6 +149,13 @@ def save_case_update_setting(updates: Updates, principal: CurrentPrincipal, case
     return updates.do_save_setting(case_type, body)
 
 
+@router.get("/case-updates/cases/{case_id}")
+def case_updates_of(updates: Updates, principal: CurrentPrincipal, case_id: int) -> list[dict[str, Any]]:
+    """What the customer of a case was told (or why not: `outcome` skipped with its `reason`), oldest first."""
+    check_supervisor(principal)
+    return updates.updates_of(case_id)
+
+
 def _event(body: dict[str, Any]) -> dict[str, Any]:
     event = body.get("event")
     if not isinstance(event, dict) or not isinstance(event.get("payload", {}), dict):

@@ -87,3 +87,15 @@ def test_a_rules_webhook_deliveries_are_listed(client, services):
     [delivery] = client.get(f"/api/v1/automation/rules/{rule_id}/webhooks", headers=INTEGRATION).json()
     assert (delivery["url"], delivery["state"], delivery["attempts"]) == ("https://crm.example.com/h", "pending", 0)
     assert client.get("/api/v1/automation/rules/999/webhooks", headers=INTEGRATION).status_code == 404
+
+
+def test_what_a_customer_was_told_about_a_case(client, services):
+    from centralino.demo_access import SETUP
+    from tests.automation_helpers import open_case
+
+    client.put("/api/v1/automation/case-updates/refund", headers=INTEGRATION, json={"statuses": ["in_progress"]})
+    _, contact_id = customer(services, "393470000001")
+    case = open_case(services, contact_id)
+    services.cases.cases.do_transition(SETUP, case["id"], "in_progress")
+    [update] = client.get(f"/api/v1/automation/case-updates/cases/{case['id']}", headers=INTEGRATION).json()
+    assert (update["kind"], update["status"], update["outcome"]) == ("status_changed", "in_progress", "text")
