@@ -109,12 +109,21 @@ class Automation:
             rules = repo.list_rules(conn, trigger=event.type, enabled=True)
         if not rules:
             return []
-        now = self.clock()
-        with self.engine.connect() as conn:
-            facts = build_facts(conn, event, now)
-        return [self._run_rule(rule, event, facts, chain) for rule in rules]
+        done: list[int] = []
+        facts: dict[str, Any] | None = None
+        for rule in rules:
+            if facts is None:  # read again after a rule acted: the next one sees what it changed
+                with self.engine.connect() as conn:
+                    facts = build_facts(conn, event, self.clock())
+            execution_id, acted = self._run_rule(rule, event, facts, chain)
+            done.append(execution_id)
+            if acted:
+                facts = None
+        return done
 
-    def _run_rule(self, rule: dict[str, Any], event: Event, facts: dict[str, Any], chain: tuple[int, ...]) -> int:
+    def _run_rule(self, rule: dict[str, Any], event: Event, facts: dict[str, Any],
+                  chain: tuple[int, ...]) -> tuple[int, bool]:
+        """Log the rule's execution and run its actions if it matches: (execution id, whether it acted)."""
         started, clock0 = self.clock(), time.perf_counter()
         base = {"rule_id": int(rule["id"]), "event_type": event.type, "event": _plain(event.payload),
                 "depth": len(chain), "started_at": started}
@@ -126,7 +135,7 @@ class Automation:
         matched = matches(rule["conditions"] or {}, facts)
         if skip is not None or not matched:
             return self._log({**base, "matched": matched, "outcome": "skipped" if skip else "not_matched",
-                              "actions": [], "error": skip, "duration_ms": _ms(clock0)})
+                              "actions": [], "error": skip, "duration_ms": _ms(clock0)}), False
         execution_id = self._log({**base, "matched": True, "outcome": "running", "actions": [], "error": None,
                                   "duration_ms": 0})
         results: list[dict[str, Any]] = []
@@ -149,7 +158,7 @@ class Automation:
         with unit_of_work(self.engine, None) as uow:
             repo.update_execution(uow.conn, execution_id, {"outcome": outcome, "actions": results,
                                                            "duration_ms": _ms(clock0)})
-        return execution_id
+        return execution_id, failed < len(results)
 
     def _log(self, values: dict[str, Any]) -> int:
         with unit_of_work(self.engine, None) as uow:

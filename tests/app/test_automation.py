@@ -355,3 +355,18 @@ def test_the_listener_asks_the_database_nothing_when_no_rule_waits(services):
     finally:
         sa_event.remove(services.engine, "before_cursor_execute", count)
     assert statements == [] and services.automation.background._thread is None
+
+
+def test_rules_run_in_order_and_each_sees_what_the_previous_changed(services):
+    save_rule(services, name="Secondo", trigger="message.received", position=20,
+              conditions={"all": [{"field": "contact.tags", "op": "contains", "value": "vip"}]},
+              actions=[{"type": "set_field", "field": "contact.attributes.livello", "value": "oro"}])
+    save_rule(services, name="Primo", trigger="message.received", position=10,
+              conditions={"all": [{"field": "message.text", "op": "contains", "value": "abbonamento"}]},
+              actions=[{"type": "set_field", "field": "contact.tags", "value": "vip"}])
+    _, contact_id = customer(services, "393470000001", body="rinnovo l'abbonamento")
+    settle(services)
+    assert [(e["rule_id"], e["outcome"]) for e in executions(services)][:2] == [(2, "done"), (1, "done")]
+    with services.engine.connect() as conn:
+        attributes = conn.execute(select(contacts.c.attributes).where(contacts.c.id == contact_id)).scalar_one()
+    assert attributes["livello"] == "oro"
