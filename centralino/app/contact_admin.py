@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from centralino.app import contact_duplicates
 from centralino.app.consent import ConsentService
+from centralino.app.contact_access import check_admin
 from centralino.app.contact_export import ContactExport
 from centralino.app.contact_import import ContactImports
 from centralino.app.contact_merge import ContactMerger, install_merge_follower
@@ -19,6 +22,7 @@ from centralino.app.retention import Retention
 from centralino.config import Settings
 from centralino.domain.access import Principal
 from centralino.events.bus import EventBus
+from centralino.storage.tables_contacts_admin import gdpr_requests
 
 
 def _utcnow() -> datetime:
@@ -34,6 +38,13 @@ class ContactAdmin:
     gdpr_export: GdprExport
     gdpr_erase: GdprErase
     retention: Retention
+
+    def gdpr_requests(self, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+        """The record of GDPR requests, newest first (administrators)."""
+        check_admin(principal)
+        g = gdpr_requests.c
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(gdpr_requests).order_by(g.id.desc()).limit(limit)).mappings()]
 
     def duplicates(self, principal: Principal, limit: int = 50,
                    cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:

@@ -126,6 +126,12 @@ def gdpr_erase(svc: Svc, principal: CurrentPrincipal, contact_id: int, body: Era
     return admin_of(svc).gdpr_erase.do_erase(principal, contact_id, body.model_dump())
 
 
+@router.get("/gdpr/requests")
+def list_gdpr_requests(svc: Svc, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """The record of GDPR export and erasure requests (who, when, why, what changed), newest first."""
+    return admin_of(svc).gdpr_requests(principal)
+
+
 @router.get("/retention/policies")
 def retention_policies(svc: Svc, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """Every kind of data with its days (null: kept forever)."""

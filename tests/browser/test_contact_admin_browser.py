@@ -74,3 +74,21 @@ def test_retention_days_and_the_dry_run(page, demo):
     assert {p["kind"]: p["days"] for p in demo.api.get("/api/v1/retention/policies").json()}["media_files"] == 30
     page.click("#cadm-preview-retention")
     page.locator('[data-due-for="media_files"]').filter(has_text=":").wait_for(timeout=WAIT_MS)
+
+
+def test_erase_a_contact_with_the_typed_confirmation(page, demo):
+    made = demo.api.post("/api/v1/contacts/imports", files={"file": ("one.csv", b"name,email\nDa Cancellare,del@example.com\n",
+                                                                      "text/csv")}).json()
+    demo.api.post(f"/api/v1/contacts/imports/{made['id']}/run", json={})
+    contact_id = next(int(line.split(",")[0]) for line in demo.api.get(
+        "/api/v1/contacts/export.csv", params={"q": "del@example.com"}).text.splitlines()[1:])
+    page.goto(f"{demo.base}/desk/contacts/gdpr")
+    page.fill("#gdpr-erase-id", str(contact_id))
+    page.fill("#gdpr-erase-confirm", str(contact_id + 1))
+    page.fill("#gdpr-erase-reason", "richiesta art. 17 n. 5")
+    page.click("#cadm-gdpr-erase button[type=submit]")
+    page.locator('#cadm-gdpr-erase [data-error-for="confirm"]').wait_for(state="visible", timeout=WAIT_MS)
+    page.fill("#gdpr-erase-confirm", str(contact_id))
+    page.click("#cadm-gdpr-erase button[type=submit]")
+    page.locator("#cadm-gdpr-requests", has_text="richiesta art. 17 n. 5").wait_for(timeout=WAIT_MS)
+    assert "del@example.com" not in demo.api.get("/api/v1/contacts/export.csv").text

@@ -55,3 +55,18 @@ def test_import_page_lists_jobs_and_italian_words(client: TestClient, services: 
     assert made.status_code == 201, made.text
     page = client.get("/desk/contacts/import")
     assert "clienti.csv" in page.text and "Importa contatti (CSV)" in page.text
+
+
+def test_gdpr_page_for_administrators_with_the_requests(client: TestClient, services: Services, org: Org) -> None:
+    cid = _contact(services, "Mario <b>Rossi</b>", "mario@example.com")
+    headers = sign_in(client, "admin")
+    assert client.get(f"/api/v1/contacts/{cid}/export?reason=ticket%2077", headers=headers).status_code == 200
+    erased = client.post(f"/api/v1/contacts/{cid}/erase", headers=headers, json={"confirm": cid, "reason": "art. 17"})
+    assert erased.status_code == 200, erased.text
+    listed = client.get("/api/v1/gdpr/requests", headers=headers).json()
+    assert [(r["kind"], r["reason"]) for r in listed] == [("erase", "art. 17"), ("export", "ticket 77")]
+    page = client.get("/desk/contacts/gdpr")
+    assert page.status_code == 200 and "ticket 77" in page.text and 'id="cadm-gdpr-erase"' in page.text
+    sign_in(client, "supervisor")
+    assert client.get("/desk/contacts/gdpr").status_code == 404
+    assert client.get("/api/v1/gdpr/requests").status_code == 403

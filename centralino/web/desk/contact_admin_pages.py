@@ -65,3 +65,15 @@ def retention_page(request: Request) -> Response:
     return render(request, "contacts_retention.html", principal=principal,
                   policies=admin.retention.policies(principal), runs=admin.retention.runs(principal, limit=20),
                   script=SCRIPT)
+
+
+@router.get("/gdpr")
+def gdpr_page(request: Request) -> Response:
+    """Data subjects' requests: export everything about a contact, erase it (typed confirmation), and the
+    record of past requests."""
+    found = _allowed(request, admin_only=True)
+    if isinstance(found, Response):
+        return found
+    principal, admin = found
+    return render(request, "contacts_gdpr.html", principal=principal, requests=admin.gdpr_requests(principal),
+                  script=SCRIPT)

@@ -72,6 +72,24 @@ EN: dict[str, str] = {
     "cadm.cutoff": "Older than",
     "cadm.removed": "Rows",
     "cadm.no_runs": "Nothing removed yet.",
+    "cadm.gdpr": "GDPR requests",
+    "cadm.gdpr_export": "Export everything about a contact",
+    "cadm.gdpr_export_hint": "A ZIP with one JSON file per kind of data (messages, consent, notifications, cases…) "
+                             "and the media files. The request is recorded.",
+    "cadm.gdpr_erase": "Erase a contact's personal data",
+    "cadm.gdpr_erase_hint": "Names, numbers, emails, message text and media are removed for good; counts, statuses "
+                            "and times stay for the statistics. Type the contact's id twice and say why. This "
+                            "cannot be undone.",
+    "cadm.contact_id": "Contact id",
+    "cadm.confirm_id": "The contact id again",
+    "cadm.reason": "Why (the request's reference)",
+    "cadm.erase": "Erase for good",
+    "cadm.erased": "Erased. Request",
+    "cadm.gdpr_requests": "Requests",
+    "cadm.who": "Who",
+    "cadm.request.export": "export",
+    "cadm.request.erase": "erasure",
+    "cadm.no_requests": "No requests yet.",
 }
 
 IT: dict[str, str] = {
@@ -146,4 +164,22 @@ IT: dict[str, str] = {
     "cadm.cutoff": "Più vecchi di",
     "cadm.removed": "Righe",
     "cadm.no_runs": "Ancora nulla rimosso.",
+    "cadm.gdpr": "Richieste GDPR",
+    "cadm.gdpr_export": "Esporta tutto di un contatto",
+    "cadm.gdpr_export_hint": "Uno ZIP con un file JSON per tipo di dato (messaggi, consensi, notifiche, pratiche…) e "
+                             "i file multimediali. La richiesta viene registrata.",
+    "cadm.gdpr_erase": "Cancella i dati personali di un contatto",
+    "cadm.gdpr_erase_hint": "Nomi, numeri, email, testi dei messaggi e media vengono rimossi per sempre; conteggi, "
+                            "stati e orari restano per le statistiche. Scrivi due volte l'id del contatto e il "
+                            "motivo. Non si può annullare.",
+    "cadm.contact_id": "Id del contatto",
+    "cadm.confirm_id": "Di nuovo l'id del contatto",
+    "cadm.reason": "Motivo (riferimento della richiesta)",
+    "cadm.erase": "Cancella per sempre",
+    "cadm.erased": "Cancellato. Richiesta",
+    "cadm.gdpr_requests": "Richieste",
+    "cadm.who": "Chi",
+    "cadm.request.export": "esportazione",
+    "cadm.request.erase": "cancellazione",
+    "cadm.no_requests": "Ancora nessuna richiesta.",
 }

@@ -150,3 +150,33 @@ if (retention) {
     }
   });
 }
+
+// --- GDPR: the export downloads through the API; the erasure posts the typed confirmation -----------------
+const gdpr = document.getElementById("cadm-gdpr");
+if (gdpr) {
+  const exportForm = document.getElementById("cadm-gdpr-export");
+  exportForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = encodeURIComponent(exportForm.elements.contact_id.value.trim());
+    const reason = encodeURIComponent(exportForm.elements.reason.value.trim());
+    location.assign(`/api/v1/contacts/${id}/export?reason=${reason}`);
+  });
+  const erase = document.getElementById("cadm-gdpr-erase");
+  erase.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const el of erase.querySelectorAll(".error")) show(el, "");
+    const id = erase.elements.contact_id.value.trim();
+    const typed = erase.elements.confirm.value.trim();
+    const body = { confirm: /^\d+$/.test(typed) ? Number(typed) : null, reason: erase.elements.reason.value };
+    const response = await api("POST", `/api/v1/contacts/${encodeURIComponent(id)}/erase`, body);
+    if (!response.ok) {
+      const error = await errorOf(response, gdpr.dataset.failed);
+      show(erase.querySelector(`[data-error-for="${CSS.escape(error.field || "")}"]`) || erase.querySelector("[data-error]"),
+           error.message);
+      return;
+    }
+    const done = await response.json();
+    erase.querySelector("[data-status]").textContent = `${gdpr.dataset.erased} #${done.request_id}`;
+    setTimeout(() => location.reload(), 800);
+  });
+}
