@@ -82,20 +82,26 @@ class WebhookSender:
             error = None if 200 <= status_code < 300 else f"HTTP {status_code}: {response.text[:200]}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
-        await asyncio.to_thread(self._record, int(row["id"]), attempts, status_code, error)
+        await asyncio.to_thread(self._record, row, attempts, status_code, error)
 
-    def _record(self, delivery_id: int, attempts: int, status_code: int | None, error: str | None) -> None:
+    def _record(self, row: Any, attempts: int, status_code: int | None, error: str | None) -> None:
         now = self.clock()
+        delivery_id = int(row["id"])
+        # Once it is delivered or given up, the body's copy of the customer's data (message text, name,
+        # attributes) is not kept: only which rule and which event.
+        kept = {"rule": row["payload"].get("rule"), "event": {"type": (row["payload"].get("event") or {}).get("type")},
+                "subject_removed": True}
         with self.engine.begin() as conn:
             if error is None:
                 repo.webhook_done(conn, delivery_id, {"state": "delivered", "attempts": attempts,
                                                       "last_status_code": status_code, "last_error": None,
-                                                      "completed_at": now})
+                                                      "completed_at": now, "payload": kept})
             elif attempts >= self.max_attempts:
                 log.warning("automation webhook %s: gave up after %s attempts: %s", delivery_id, attempts, error)
                 repo.webhook_done(conn, delivery_id, {
                     "state": "failed", "attempts": attempts, "last_status_code": status_code,
-                    "last_error": f"gave up after {attempts} attempts: {error}"[:2000], "completed_at": now})
+                    "last_error": f"gave up after {attempts} attempts: {error}"[:2000], "completed_at": now,
+                    "payload": kept})
             else:
                 delay = backoff(attempts, self.backoff_base_s, self.backoff_cap_s, self.jitter())
                 repo.webhook_done(conn, delivery_id, {

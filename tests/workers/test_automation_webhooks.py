@@ -63,6 +63,8 @@ def test_a_webhook_is_signed_and_retried_after_a_failure(services, receiver):
     assert body["delivery_id"] == row["id"] and body["rule"]["name"] == "CRM"
     assert body["event"]["type"] == "message.received"
     assert body["subject"]["message"]["text"] == "faccio un reclamo"
+    # delivered: the stored copy keeps the rule and the event type, not the customer's data
+    assert row["payload"] == {"rule": body["rule"], "event": {"type": "message.received"}, "subject_removed": True}
 
 
 def test_a_webhook_that_keeps_failing_is_given_up(services, receiver):
@@ -74,5 +76,6 @@ def test_a_webhook_that_keeps_failing_is_given_up(services, receiver):
         clock.now += timedelta(hours=2)
     [row] = rows(services, automation_webhooks)
     assert (row["state"], row["attempts"]) == ("failed", 2)
+    assert "subject" not in row["payload"]
     assert row["last_error"].startswith("gave up after 2 attempts: HTTP 500")
     assert receiver.received == []
