@@ -38,6 +38,7 @@ from centralino.web.desk import case_pages as desk_case_pages
 from centralino.web.desk import consent_pages as desk_consent_pages
 from centralino.web.desk import contact_admin_pages as desk_contact_admin_pages
 from centralino.web.desk import contacts_api as desk_contacts
+from centralino.web.desk import events_stream
 from centralino.web.desk import notification_pages as desk_notification_pages
 from centralino.web.desk import pages as desk_pages
 from centralino.web.desk import quick_replies_api as desk_quick_replies
@@ -56,11 +57,15 @@ log = logging.getLogger(__name__)
 
 
 class CentralinoApp(FastAPI):
-    """FastAPI, with provider webhooks answered ahead of the middleware stack (web/webhooks.py)."""
+    """FastAPI, with provider webhooks (web/webhooks.py) and the live desk's event stream
+    (web/desk/events_stream.py) answered ahead of the middleware stack."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith(webhooks.PREFIX):
             await webhooks.serve(self.state, scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == events_stream.PATH:
+            await events_stream.serve(self, scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 

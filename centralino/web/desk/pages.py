@@ -8,9 +8,6 @@ folder, no inline script or style, media and connections to this origin only.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from centralino.app.contact_profile import tags_of
 from centralino.domain import window
@@ -32,7 +29,6 @@ from centralino.storage.desk import InboxView
 from centralino.storage.visibility import visible_conversations
 from centralino.web.auth import _secure
 from centralino.web.desk.i18n import language_of, translator
-from centralino.web.desk.live import DeskEventHub
 from centralino.web.desk.render import message_view
 from centralino.web.principal import SESSION_COOKIE, client_ip, services
 
@@ -50,10 +46,6 @@ SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "n
                     "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 INBOX_PAGE = 50
 CONVERSATION_MESSAGES = 200
-# An event stream ends after this long and the browser reconnects (EventSource does, and the page then
-# re-reads its view): a stopping service is never held open by a browser for longer.
-STREAM_SECONDS = 25.0
-KEEPALIVE_SECONDS = 10.0
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
@@ -296,30 +288,5 @@ def older_messages(request: Request, conversation_id: int, cursor: str) -> Respo
                   conversation={"id": conversation_id})
 
 
-# --- live updates ----------------------------------------------------------------------------------------------
+# --- live updates: GET /desk/events is served by web/desk/events_stream.py (ahead of the middleware) ----------
 
-@router.get("/events")
-async def desk_events(request: Request) -> Response:
-    """Server-sent events: what changed in the conversations this user may see, as small JSON objects
-    ({type, conversation_id, message_id?, status?}); the page fetches the redrawn fragment."""
-    principal = await asyncio.to_thread(page_principal, request)
-    if principal is None:
-        return Response(status_code=401)
-    hub: DeskEventHub = request.app.state.desk_events
-    client = hub.connect(principal)
-
-    async def stream() -> AsyncIterator[bytes]:
-        try:
-            yield b"retry: 1000\n\n"
-            ends = time.monotonic() + STREAM_SECONDS
-            while (left := ends - time.monotonic()) > 0:
-                # everything already queued goes out as one chunk: one write per wake-up, not per event
-                chunk = await client.next_chunk(min(KEEPALIVE_SECONDS, left))
-                if chunk is None:  # the server is stopping
-                    return
-                yield chunk or b": keep-alive\n\n"
-        finally:
-            hub.disconnect(client)
-
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
