@@ -35,7 +35,7 @@ class Batch:
 
 
 def _not_erased() -> Any:
-    return m.content["erased"].as_boolean().is_(None)
+    return m.content["erased"].as_string().is_(None)
 
 
 def _due(kind: DataKind, cutoff: datetime) -> list[tuple[str, Select[Any]]]:
@@ -60,7 +60,7 @@ def _due(kind: DataKind, cutoff: datetime) -> list[tuple[str, Select[Any]]]:
                                                         func.length(ci.content) > 0))]
     if kind is DataKind.AUDIT_LOG:  # append-only: the entries stay, their details (names, old values) go
         return [("audit_log", select(audit_log.c.id).where(audit_log.c.at < cutoff,
-                                                           audit_log.c.details["expired"].as_boolean().is_(None)))]
+                                                           audit_log.c.details["expired"].as_string().is_(None)))]
     table = {DataKind.EVENTS: (events, events.c.occurred_at),
              DataKind.SIGN_IN_ATTEMPTS: (sign_in_attempts, sign_in_attempts.c.at)}[kind]
     return [(table[0].name, select(table[0].c.id).where(table[1] < cutoff))]
