@@ -45,6 +45,7 @@ EN: dict[str, str] = {
                               "language ({number}, {status}), and the approved template used outside the 24-hour "
                               "window (body parameters: case number, status).",
     "auto.case_type": "Case type",
+    "auto.setting_json": "Setting (JSON)",
 }
 
 IT: dict[str, str] = {
@@ -90,4 +91,5 @@ IT: dict[str, str] = {
                               "({number}, {status}) e il modello approvato usato fuori dalla finestra di 24 ore "
                               "(parametri del corpo: numero della pratica, stato).",
     "auto.case_type": "Tipo di pratica",
+    "auto.setting_json": "Impostazione (JSON)",
 }
