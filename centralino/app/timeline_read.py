@@ -87,12 +87,16 @@ def _without_hidden_cases(conn: Connection, principal: Principal, page: list[dic
 def case_timeline(conn: Connection, principal: Principal, case_id: int, filters: Filters, *, limit: int,
                   cursor: str | None) -> Page:
     from centralino.storage import cases as case_repo
+    from centralino.storage.tables_cases import case_links, cases
 
-    if not case_repo.is_case_visible(conn, principal, case_id):
+    # one query: whether the reader may see the case, and what is linked to it
+    found = conn.execute(select(cases.c.id, case_links.c.kind, case_links.c.ref_id)
+                         .outerjoin(case_links, case_links.c.case_id == cases.c.id)
+                         .where(cases.c.id == case_id, case_repo.visible_cases(principal))).all()
+    if not found:
         raise NotFound(f"no case {case_id}", field="case_id")
-    links = case_repo.links_of(conn, case_id)
-    conversation_ids = [int(link["ref_id"]) for link in links if link["kind"] == "conversation"]
-    message_ids = [int(link["ref_id"]) for link in links if link["kind"] == "message"]
+    conversation_ids = [int(r.ref_id) for r in found if r.kind == "conversation"]
+    message_ids = [int(r.ref_id) for r in found if r.kind == "message"]
     return repo.case_page(conn, case_id, Filters(filters.kinds, filters.channel_kind, None, filters.since,
                                                  filters.until),
                           limit=limit, cursor=cursor, conversation_ids=conversation_ids, message_ids=message_ids)
