@@ -9,7 +9,7 @@ contact_id and conversation_id, which a contact merge re-points) and DELETE; the
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table, text
 
 from centralino.storage.tables import metadata
 from centralino.storage.types import Id, Json, UTCDateTime
@@ -36,7 +36,9 @@ timeline_entries = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     # First page of a customer's / a case's story, newest first, keyset on (occurred_at, id).
     Index("ix_timeline_entries_contact", "contact_id", "occurred_at", "id"),
-    Index("ix_timeline_entries_case", "case_id", "occurred_at", "id"),
+    # Partial: most entries (messages) belong to no case, and the inbound path need not index them here.
+    Index("ix_timeline_entries_case", "case_id", "occurred_at", "id", postgresql_where=text("case_id IS NOT NULL"),
+          sqlite_where=text("case_id IS NOT NULL")),
     # A case's story also shows the messages of the conversations linked to it.
     Index("ix_timeline_entries_conversation", "conversation_id", "occurred_at", "id"),
     Index("ix_timeline_entries_message", "message_id"),

@@ -92,7 +92,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_timeline_entries_contact', 'timeline_entries', ['contact_id', 'occurred_at', 'id'],
                     unique=False)
-    op.create_index('ix_timeline_entries_case', 'timeline_entries', ['case_id', 'occurred_at', 'id'], unique=False)
+    op.create_index('ix_timeline_entries_case', 'timeline_entries', ['case_id', 'occurred_at', 'id'], unique=False,
+                    postgresql_where=sa.text('case_id IS NOT NULL'), sqlite_where=sa.text('case_id IS NOT NULL'))
     op.create_index('ix_timeline_entries_conversation', 'timeline_entries', ['conversation_id', 'occurred_at', 'id'],
                     unique=False)
     op.create_index('ix_timeline_entries_message', 'timeline_entries', ['message_id'], unique=False)
