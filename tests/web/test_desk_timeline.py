@@ -40,7 +40,8 @@ def test_the_panel_shows_the_story_escaped_with_filters_and_more(client, org, se
 
     page = client.get(f"/desk/conversations/{org.care_conversation}")
     assert page.status_code == 200
-    assert f'id="timeline-panel" data-contact-id="{contact_id}"' in page.text and "timeline.js" in page.text
+    assert f'id="timeline-panel" data-source="/desk/contacts/{contact_id}/timeline"' in page.text
+    assert "timeline.js" in page.text
 
     panel = client.get(f"/desk/contacts/{contact_id}/timeline")
     assert panel.status_code == 200 and 'data-loaded="1"' in panel.text
@@ -67,3 +68,25 @@ def test_out_of_scope_or_signed_out_gets_nothing(client, org, services):
     assert client.get("/desk/contacts/999999/timeline/entries").status_code == 404
     client.cookies.clear()
     assert client.get(f"/desk/contacts/{sales_contact}/timeline").status_code == 401
+
+
+def test_a_cases_timeline_section_for_the_case_page(client, org, services):
+    cases = getattr(services, "cases", None)
+    if cases is None:
+        pytest.skip("the cases area is not wired in this tree")
+    case = cases.cases.do_create_case(ADMIN, case_type="technical_issue", title="Il modem non va",
+                                      conversation_id=org.care_conversation, department_id=org.care,
+                                      fields={"product": "modem", "severity": "high"})
+    task = cases.tasks.do_add_task(ADMIN, int(case["id"]), title="Sostituire", department_id=org.care)
+    cases.tasks.do_escalate_task(ADMIN, int(task["id"]), org.sales, reason="<b>serve</b> il magazzino")
+    sign_in(client, "agent_care")
+    section = client.get(f"/desk/cases/{case['id']}/timeline")
+    assert section.status_code == 200
+    assert f'data-source="/desk/cases/{case["id"]}/timeline"' in section.text
+    assert "Care → Sales" in section.text  # the escalation between departments, by name
+    assert "«&lt;b&gt;serve&lt;/b&gt; il magazzino»" in section.text  # the reason, escaped
+    assert "assistenza" in section.text  # the linked conversation's message
+    other = cases.cases.do_create_case(ADMIN, case_type="technical_issue", title="Altro", department_id=org.sales,
+                                       contact_id=contact_of(services, org.sales_conversation),
+                                       fields={"product": "router", "severity": "low"}, owner_user_id=None)
+    assert client.get(f"/desk/cases/{other['id']}/timeline").status_code == 404

@@ -1,6 +1,7 @@
 """The customer panel's Timeline (docs/timeline.md): the customer's whole story, newest first, filterable by
 group and channel, "load more" by cursor. The panel arrives as a placeholder (it is redrawn live) that
-static/timeline.js fills from /desk/contacts/{id}/timeline; older pages come from …/timeline/entries.
+static/timeline.js fills from /desk/contacts/{id}/timeline; older pages come from …/timeline/entries. The same
+section for a case: /desk/cases/{id}/timeline (a case page includes the template with `source` set).
 
 Everything is rendered by the templates (autoescaped): message text is the customer's and untrusted."""
 
@@ -80,26 +81,27 @@ def entry_view(e: dict[str, Any], people: dict[int, str], teams: dict[int, str])
     return {**e, "detail": detail, "case_label": s.get("number") or (f"#{e['case_id']}" if e["case_id"] else "")}
 
 
-def _page(request: Request, contact_id: int, kind: str | None, channel: str | None, cursor: str | None) -> dict[
+def _page(request: Request, of: str, key: int, kind: str | None, channel: str | None, cursor: str | None) -> dict[
         str, Any] | None:
+    """`of`: "contacts" (a customer's story) or "cases" (a case's)."""
     principal = page_principal(request)
     if principal is None:
         return None
     filters = timeline_read.check_filters([kind] if kind else None, channel, None, None, None)
+    read = timeline_read.contact_timeline if of == "contacts" else timeline_read.case_timeline
     with services(request).engine.connect() as conn:
-        entries, next_cursor = timeline_read.contact_timeline(conn, principal, contact_id, filters, limit=PAGE,
-                                                              cursor=cursor)
+        entries, next_cursor = read(conn, principal, key, filters, limit=PAGE, cursor=cursor)
         entries = timeline_read.with_reasons(conn, entries)
         people, teams = _names(conn, entries)
     return {"principal": principal, "entries": [entry_view(e, people, teams) for e in entries],
-            "next_cursor": next_cursor, "contact_id": contact_id, "kind": kind or "", "channel": channel or "",
-            "first_page": cursor is None}
+            "next_cursor": next_cursor, "source": f"/desk/{of}/{key}/timeline", "kind": kind or "",
+            "channel": channel or "", "first_page": cursor is None}
 
 
-def _answer(request: Request, template: str, contact_id: int, kind: str | None, channel: str | None,
+def _answer(request: Request, template: str, of: str, key: int, kind: str | None, channel: str | None,
             cursor: str | None) -> Response:
     try:
-        context = _page(request, contact_id, kind, channel, cursor)
+        context = _page(request, of, key, kind, channel, cursor)
     except NotFound:
         return HTMLResponse("", status_code=404, headers=SECURITY_HEADERS)
     except InvalidInput:
@@ -113,7 +115,7 @@ def _answer(request: Request, template: str, contact_id: int, kind: str | None, 
 def timeline_panel(request: Request, contact_id: int, kind: str | None = Query(None, max_length=40),
                    channel: str | None = Query(None, max_length=32)) -> Response:
     """The whole Timeline section with its first page."""
-    return _answer(request, "_timeline_panel.html", contact_id, kind, channel, None)
+    return _answer(request, "_timeline_panel.html", "contacts", contact_id, kind, channel, None)
 
 
 @router.get("/contacts/{contact_id}/timeline/entries", response_class=HTMLResponse)
@@ -121,4 +123,19 @@ def timeline_entries(request: Request, contact_id: int, kind: str | None = Query
                      channel: str | None = Query(None, max_length=32),
                      cursor: str | None = Query(None, max_length=400)) -> Response:
     """One more page of entries (and the next "load more")."""
-    return _answer(request, "_timeline_entries.html", contact_id, kind, channel, cursor)
+    return _answer(request, "_timeline_entries.html", "contacts", contact_id, kind, channel, cursor)
+
+
+@router.get("/cases/{case_id}/timeline", response_class=HTMLResponse)
+def case_timeline_panel(request: Request, case_id: int, kind: str | None = Query(None, max_length=40),
+                        channel: str | None = Query(None, max_length=32)) -> Response:
+    """A case's Timeline section (its events, tasks, hand-offs and linked conversations) with its first page;
+    a case page includes `_timeline_panel.html` with `source` = this path."""
+    return _answer(request, "_timeline_panel.html", "cases", case_id, kind, channel, None)
+
+
+@router.get("/cases/{case_id}/timeline/entries", response_class=HTMLResponse)
+def case_timeline_entries(request: Request, case_id: int, kind: str | None = Query(None, max_length=40),
+                          channel: str | None = Query(None, max_length=32),
+                          cursor: str | None = Query(None, max_length=400)) -> Response:
+    return _answer(request, "_timeline_entries.html", "cases", case_id, kind, channel, cursor)

@@ -1,5 +1,5 @@
-// The customer's Timeline in the customer panel: the section arrives as a placeholder (the panel is redrawn
-// live) and is filled from /desk/contacts/{id}/timeline; the filters reload the first page, "load more"
+// The Timeline section (a customer's in the customer panel, or a case's): the section arrives as a placeholder
+// (the panel is redrawn live) and is filled from its data-source URL; the filters reload the first page, "load more"
 // appends the next one. The HTML comes rendered and escaped by the server's templates.
 import { fragment } from "./common.js";
 
@@ -15,8 +15,7 @@ function query(section, cursor) {
 
 async function load(section) {
   section.dataset.loading = "1";
-  const base = `/desk/contacts/${section.dataset.contactId}/timeline`;
-  const body = await fragment(`${base}?${query(section)}`);
+  const body = await fragment(`${section.dataset.source}?${query(section)}`);
   const fresh = body?.querySelector("#timeline-panel");
   if (fresh && section.isConnected) section.replaceWith(fresh);
 }
@@ -26,8 +25,7 @@ async function more(button) {
   const list = section?.querySelector("#timeline-list");
   if (!list) return;
   button.disabled = true;
-  const base = `/desk/contacts/${section.dataset.contactId}/timeline/entries`;
-  const body = await fragment(`${base}?${query(section, button.dataset.cursor)}`);
+  const body = await fragment(`${section.dataset.source}/entries?${query(section, button.dataset.cursor)}`);
   if (!body) { button.disabled = false; return; }
   button.closest("li")?.remove();
   list.append(...body.children);
