@@ -51,6 +51,11 @@ def build_facts(conn: Connection, event: Event, now: datetime) -> dict[str, Any]
             facts["conversation"] = conversation
             contact_id = contact_id or conversation["contact_id"]
             facts["business_hours"] = {"open": _open(conn, conversation.get("queue_id"), now)}
+            if "case" not in facts:  # the customer writes about an open case: rules may act on it
+                linked = _open_case_of(conn, conversation_id)
+                case = _case(conn, linked) if linked is not None else None
+                if case is not None:
+                    facts["case"] = case
     if contact_id is not None:
         contact = _contact(conn, contact_id)
         if contact is not None:
@@ -114,6 +119,18 @@ def _case(conn: Connection, case_id: int) -> dict[str, Any] | None:
             "priority": row["priority"], "department_id": row["department_id"],
             "owner_user_id": row["owner_user_id"], "contact_id": row["contact_id"], "title": row["title"],
             "tags": list(row["tags"] or []), "fields": dict(row["fields"] or {})}
+
+
+def _open_case_of(conn: Connection, conversation_id: int) -> int | None:
+    """The newest open case linked to the conversation (one indexed probe on case_links)."""
+    cases, links = getattr(tables_cases, "cases", None), getattr(tables_cases, "case_links", None)
+    if cases is None or links is None:
+        return None
+    found = conn.execute(select(cases.c.id).join(links, links.c.case_id == cases.c.id)
+                         .where(links.c.kind == "conversation", links.c.ref_id == conversation_id,
+                                cases.c.closed_at.is_(None))
+                         .order_by(cases.c.id.desc()).limit(1)).scalar()
+    return int(found) if found is not None else None
 
 
 def _task(conn: Connection, task_id: int) -> dict[str, Any] | None:

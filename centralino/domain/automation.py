@@ -28,8 +28,9 @@ class Kind(StrEnum):
 
 
 # Subjects each trigger has: the facts its conditions and actions may use (besides `event.*`).
-_CONVERSATION = frozenset({"message", "conversation", "contact", "business_hours"})
-_CONV_ONLY = frozenset({"conversation", "contact", "business_hours"})
+# On a conversation's events, `case` is the newest open case linked to the conversation, when there is one.
+_CONVERSATION = frozenset({"message", "conversation", "contact", "business_hours", "case"})
+_CONV_ONLY = frozenset({"conversation", "contact", "business_hours", "case"})
 _CASE = frozenset({"case", "contact"})
 _TASK = frozenset({"task", "case", "contact"})
 TRIGGERS: dict[str, frozenset[str]] = {

@@ -370,3 +370,21 @@ def test_rules_run_in_order_and_each_sees_what_the_previous_changed(services):
     with services.engine.connect() as conn:
         attributes = conn.execute(select(contacts.c.attributes).where(contacts.c.id == contact_id)).scalar_one()
     assert attributes["livello"] == "oro"
+
+
+def test_a_customer_writing_on_a_conversation_with_an_open_case_gets_a_task_on_it(services):
+    office = department(services, "Back office")
+    save_rule(services, name="Il cliente risponde", trigger="message.received",
+              conditions={"all": [{"field": "case.status", "op": "in", "value": ["waiting_customer", "new"]}]},
+              actions=[{"type": "add_task", "title": "Leggere la risposta su {case.number}",
+                        "department_id": office}])
+    conversation_id, _ = customer(services, "393470000001")
+    settle(services)
+    assert rows(services, tasks) == []  # no case yet: the condition does not hold
+    case = services.cases.cases.do_create_case(
+        SETUP, case_type="refund", title="Rimborso", conversation_id=conversation_id,
+        fields={"order_number": "ORD-42", "refund_amount": 20})
+    customer(services, "393470000001", body="ecco la ricevuta")
+    settle(services)
+    [task] = rows(services, tasks)
+    assert (task["case_id"], task["title"]) == (case["id"], f"Leggere la risposta su {case['number']}")

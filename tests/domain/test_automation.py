@@ -45,14 +45,15 @@ def test_a_valid_rule_is_returned_normalised() -> None:
      "conditions.all[0].value"),
     (rule(conditions={"all": [{"field": "contact.tags", "op": "exists", "value": "x"}]}), "conditions.all[0].value"),
     (rule(conditions={"all": []}), "conditions.all"),
-    (rule(conditions={"all": [{"field": "case.status", "op": "equals", "value": "new"}]}),
-     "conditions.all[0].field"),  # no case on message.received
+    (rule(conditions={"all": [{"field": "task.status", "op": "equals", "value": "open"}]}),
+     "conditions.all[0].field"),  # no task on message.received
     (rule(actions=[]), "actions"),
     (rule(actions=[{"type": "assign", "queue_id": 1}, {"type": "teleport"}]), "actions[1].type"),
     (rule(actions=[{"type": "assign"}]), "actions[0].user_id"),
     (rule(actions=[{"type": "assign", "queue_id": "uno"}]), "actions[0].queue_id"),
     (rule(actions=[{"type": "assign", "queue_id": True}]), "actions[0].queue_id"),
-    (rule(actions=[{"type": "add_task", "title": "Chiamare"}]), "actions[0].type"),  # needs a case
+    (rule(trigger="consent.recorded", conditions={}, actions=[{"type": "add_task", "title": "Chiamare"}]),
+     "actions[0].type"),  # needs a case
     (rule(actions=[{"type": "set_field", "field": "contact.name", "value": "x"}]), "actions[0].field"),
     (rule(actions=[{"type": "set_field", "field": "contact.tags", "value": 3}]), "actions[0].value"),
     (rule(actions=[{"type": "notify", "text": ""}]), "actions[0].text"),
