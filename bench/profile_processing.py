@@ -70,7 +70,8 @@ def main() -> None:
         services.directory.refresh()
         if a.batch:
             services.delivery_worker.batch = a.batch
-        reqs = common.batch_requests(a.messages // a.per_delivery, a.per_delivery, sender_base=1_000_000, senders=1000, tag="PROF")
+        reqs = common.batch_requests(a.messages // a.per_delivery, a.per_delivery, sender_base=1_000_000,
+                                     senders=1000, tag="PROF")
         bodies = [r.split(b"\r\n\r\n", 1)[1] for r in reqs]
         with services.engine.begin() as conn:
             deliveries.store_many(conn, "whatsapp", bodies, datetime.now(UTC))
