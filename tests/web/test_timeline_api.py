@@ -125,3 +125,39 @@ def test_a_cases_story_shows_its_events_and_its_linked_conversation(client, org,
                                        contact_id=contact_of_conversation(services, org.sales_conversation),
                                        fields={"product": "router", "severity": "low"}, owner_user_id=None)
     assert client.get(f"/api/v1/cases/{other['id']}/timeline").status_code == 404
+
+
+def test_a_customers_entries_of_a_case_the_reader_may_not_see_are_left_out(client, org, services):
+    cases = getattr(services, "cases", None)
+    if cases is None:
+        pytest.skip("the cases area is not wired in this tree")
+    care_contact = contact_of_conversation(services, org.care_conversation)
+    mine = cases.cases.do_create_case(ADMIN, case_type="technical_issue", title="Visibile", department_id=org.care,
+                                      contact_id=care_contact, fields={"severity": "low"}, owner_user_id=None)
+    theirs = cases.cases.do_create_case(ADMIN, case_type="technical_issue", title="Di vendite",
+                                        department_id=org.sales, contact_id=care_contact,
+                                        fields={"severity": "low"}, owner_user_id=None)
+    url = f"/api/v1/contacts/{care_contact}/timeline"
+    assert {e["case_id"] for e in walk(client, url, INTEGRATION) if e["case_id"]} == {mine["id"], theirs["id"]}
+    only_theirs = walk(client, url, INTEGRATION, case_id=theirs["id"])
+    assert only_theirs and {e["case_id"] for e in only_theirs} == {theirs["id"]}
+
+    sign_in(client, "agent_care")
+    seen = walk(client, url, limit=1)
+    assert {e["case_id"] for e in seen if e["case_id"]} == {mine["id"]}
+    assert any(e["kind"] == "message_in" for e in seen)
+
+
+def test_time_and_channel_filters_bound_the_story(client, org, services):
+    contact_id = contact_of_conversation(services, org.care_conversation)
+    url = f"/api/v1/contacts/{contact_id}/timeline"
+    [first] = walk(client, url, INTEGRATION)
+    at = datetime.fromisoformat(first["occurred_at"])
+    services.desk.do_add_note(ADMIN, org.care_conversation, "dopo")
+    assert [e["id"] for e in walk(client, url, INTEGRATION, until=at.isoformat())] == []  # until is exclusive
+    assert [e["kind"] for e in walk(client, url, INTEGRATION, since=at.isoformat())] == ["note", "message_in"]
+    later = (at + timedelta(microseconds=1)).isoformat()
+    assert [e["kind"] for e in walk(client, url, INTEGRATION, since=later)] == ["note"]
+    assert len(walk(client, url, INTEGRATION, channel="whatsapp")) == 2
+    bad = client.get(url, params={"since": "2026-11-25T10:00:00"}, headers=INTEGRATION)
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "since"
