@@ -137,20 +137,19 @@ class ContactImports:
             job = uow.conn.execute(select(contact_imports).where(contact_imports.c.id == job_id)
                                    .with_for_update()).mappings().one()
             errors = list(job["errors"])
+            known = contact_upsert.owners(uow.conn, [i for r in rows if isinstance(r, ParsedRow)
+                                                     for i in r.identities()])
             for row in rows:
                 if isinstance(row, list):
                     counts["skipped"] += 1
                     continue
-                savepoint = uow.conn.begin_nested()
                 try:
-                    outcome, contact_id = contact_upsert.apply(uow.conn, row, now)
+                    outcome, contact_id = contact_upsert.apply(uow.conn, row, now, known)
                 except contact_upsert.UpsertRefused as exc:  # the contacts changed since the preview
-                    savepoint.rollback()
                     counts["skipped"] += 1
                     if len(errors) < MAX_ERRORS and not any(e["row"] == row.line for e in errors):
                         errors.append({"row": row.line, "column": exc.column, "message": exc.message})
                     continue
-                savepoint.commit()
                 counts[outcome] += 1
                 if outcome == "created":
                     uow.emit("contact.created", contact_id=contact_id)

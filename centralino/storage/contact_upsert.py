@@ -20,12 +20,20 @@ class UpsertRefused(Exception):
 
 
 def owners(conn: Connection, identities: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    if not identities:
-        return {}
+    """Who has these identities: one query per kind, `kind = … AND value IN (…)`, which the (kind, value)
+    unique index answers (a `value IN` alone would scan the table once per row imported)."""
     ci = contact_identities.c
-    wanted = set(identities)
-    rows = conn.execute(select(ci.kind, ci.value, ci.contact_id).where(ci.value.in_(sorted({v for _, v in wanted}))))
-    return {(r.kind, r.value): int(r.contact_id) for r in rows if (r.kind, r.value) in wanted}
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in identities:
+        by_kind.setdefault(kind, set()).add(value)
+    found: dict[tuple[str, str], int] = {}
+    for kind, values in by_kind.items():
+        listed = sorted(values)
+        for start in range(0, len(listed), 1000):
+            rows = conn.execute(select(ci.value, ci.contact_id).where(ci.kind == kind,
+                                                                      ci.value.in_(listed[start:start + 1000])))
+            found.update({(kind, str(r.value)): int(r.contact_id) for r in rows})
+    return found
 
 
 def live(conn: Connection, contact_id: int) -> int | None:
@@ -58,16 +66,19 @@ def target(conn: Connection, contact_id: int | None, identities: list[tuple[str,
     return next(iter(ids), None)
 
 
-def apply(conn: Connection, row: Any, now: datetime) -> tuple[str, int]:
-    """("created" | "updated" | "unchanged", contact id) for a ParsedRow (app/contact_csv.py)."""
+def apply(conn: Connection, row: Any, now: datetime, known: dict[tuple[str, str], int]) -> tuple[str, int]:
+    """("created" | "updated" | "unchanged", contact id) for a ParsedRow (app/contact_csv.py). `known`: the
+    owners of the chunk's identities (`owners`, read once per chunk), kept up to date here as identities are
+    added, so a later row of the same chunk finds the contact an earlier one created. Refused (UpsertRefused)
+    before anything is written."""
     identities = row.identities()
-    contact_id = target(conn, row.contact_id, identities)
+    contact_id = target(conn, row.contact_id, identities, known)
     if contact_id is None:
         contact_id = int(conn.execute(insert(contacts).values(
             display_name=row.display_name, language=row.language, attributes=row.attributes, created_at=now,
             updated_at=now).returning(contacts.c.id)).scalar_one())
-        _identities(conn, contact_id, identities, now)
-        _tags(conn, contact_id, row.tags, now)
+        _identities(conn, contact_id, identities, known, now)
+        _tags(conn, contact_id, row.tags, now, fresh=True)
         return "created", contact_id
     current = conn.execute(select(contacts).where(contacts.c.id == contact_id)).mappings().one()
     values: dict[str, Any] = {}
@@ -80,22 +91,26 @@ def apply(conn: Connection, row: Any, now: datetime) -> tuple[str, int]:
         values["attributes"] = attributes
     if values:
         conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values, updated_at=now))
-    added = _identities(conn, contact_id, identities, now) + _tags(conn, contact_id, row.tags, now)
+    added = _identities(conn, contact_id, identities, known, now) + _tags(conn, contact_id, row.tags, now)
     return ("updated" if values or added else "unchanged"), contact_id
 
 
-def _identities(conn: Connection, contact_id: int, identities: list[tuple[str, str]], now: datetime) -> int:
-    have = owners(conn, identities)
-    missing = [(k, v) for k, v in identities if (k, v) not in have]
+def _identities(conn: Connection, contact_id: int, identities: list[tuple[str, str]],
+                known: dict[tuple[str, str], int], now: datetime) -> int:
+    missing = list(dict.fromkeys((k, v) for k, v in identities if (k, v) not in known))
+    known.update({i: contact_id for i in missing})
     if missing:
         conn.execute(insert(contact_identities), [{"contact_id": contact_id, "kind": k, "value": v, "created_at": now}
                                                   for k, v in missing])
     return len(missing)
 
 
-def _tags(conn: Connection, contact_id: int, tags: list[str], now: datetime) -> int:
+def _tags(conn: Connection, contact_id: int, tags: list[str], now: datetime, fresh: bool = False) -> int:
     """Tags are added (a file never removes one), so importing twice is the same as once."""
-    have = set(conn.execute(select(contact_tags.c.tag).where(contact_tags.c.contact_id == contact_id)).scalars())
+    if not tags:
+        return 0
+    have = set() if fresh else set(conn.execute(select(contact_tags.c.tag)
+                                                .where(contact_tags.c.contact_id == contact_id)).scalars())
     missing = [t for t in tags if t not in have]
     if missing:
         conn.execute(insert(contact_tags), [{"contact_id": contact_id, "tag": t, "created_at": now} for t in missing])
