@@ -81,12 +81,10 @@ class RedisRelay:
             events = [item for item in batch if item is not _STOP]
             if events:
                 try:
-                    pipe = client.pipeline(transaction=False)
-                    for event in events:
-                        pipe.publish(self.channel, orjson.dumps({
-                            "origin": self.origin, "type": event.type, "payload": event.payload,
-                            "occurred_at": event.occurred_at.isoformat()}))
-                    pipe.execute()
+                    # one Redis message per batch: the listening side parses one message, not one per event
+                    client.publish(self.channel, orjson.dumps({"origin": self.origin, "events": [
+                        {"type": e.type, "payload": e.payload, "occurred_at": e.occurred_at.isoformat()}
+                        for e in events]}))
                 except Exception:  # Redis down, or an event that is not JSON: log, keep the thread alive
                     log.warning("desk relay: could not publish %d events to Redis", len(events), exc_info=True)
             if stop:
@@ -107,8 +105,10 @@ class RedisRelay:
                         item = orjson.loads(message["data"])
                         if item.get("origin") == self.origin:
                             continue
-                        self.sink(Event(type=item["type"], payload=item["payload"],
-                                            occurred_at=datetime.fromisoformat(item["occurred_at"])))
+                        # a batch ({"events": [...]}), or one event as processes of earlier versions send it
+                        for one in item.get("events", [item]):
+                            self.sink(Event(type=one["type"], payload=one["payload"],
+                                            occurred_at=datetime.fromisoformat(one["occurred_at"])))
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -62,3 +62,43 @@ def test_an_event_from_another_process_reaches_the_browsers_that_may_see_it(serv
     assert [(e["type"], e["conversation_id"]) for e in got_care] == [("message.note_added", org.care_conversation)]
     assert [(e["type"], e["conversation_id"]) for e in got_sales] == [
         ("conversation.assigned", org.sales_conversation)]
+
+
+def test_events_go_over_redis_as_one_message_per_batch_and_single_events_are_still_heard():
+    """A batch the bus publishes at once is one Redis message; a process of an earlier version sends one
+    message per event, which a web process still understands (a rolling upgrade)."""
+    channel = f"centralino:test:{uuid.uuid4().hex}"
+
+    async def scenario() -> tuple[list[bytes], list[Event]]:
+        heard: list[Event] = []
+        raw: list[bytes] = []
+        spy = redis.asyncio.Redis.from_url(REDIS_URL)
+        async with spy.pubsub() as pubsub:
+            await pubsub.subscribe(channel)
+            listener = RedisRelay(REDIS_URL, heard.append, channel=channel)
+            listener.start(EventBus())
+            await asyncio.wait_for(listener.subscribed.wait(), 5)
+            worker_bus = EventBus()
+            worker = RedisRelay(REDIS_URL, None, channel=channel)
+            worker.start(worker_bus)
+            worker_bus.publish([Event("message.received", {"message_id": i, "conversation_id": 7}) for i in range(3)])
+            old = redis.Redis.from_url(REDIS_URL)
+            old.publish(channel, b'{"origin": "old", "type": "conversation.read", "payload": {"conversation_id": 7},'
+                                 b' "occurred_at": "2026-11-25T10:00:00+00:00"}')
+            old.close()
+            while len(heard) < 4:
+                await asyncio.sleep(0.05)
+            for _ in range(10):  # what went over the channel (the subscription's confirmation reads as None)
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+                if message is not None:
+                    raw.append(message["data"])
+            await worker.stop()
+            await listener.stop()
+        await spy.aclose()
+        return raw, heard
+
+    raw, heard = asyncio.run(asyncio.wait_for(scenario(), 20))
+    assert len(raw) == 2  # the worker's three events in one message, and the old-style single event
+    assert [(e.type, e.payload.get("message_id")) for e in heard if e.type == "message.received"] == [
+        ("message.received", 0), ("message.received", 1), ("message.received", 2)]  # in order, within the batch
+    assert [e.type for e in heard if e.type != "message.received"] == ["conversation.read"]
