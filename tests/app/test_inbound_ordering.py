@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import threading
+from pathlib import Path
+from types import ModuleType
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
+import centralino.storage
 from centralino.simulator import payloads
 from centralino.storage.tables import messages, metadata, status_history, webhook_deliveries
 from tests.factories import PNID, WABA, both_channels, fixture_bytes, outbound_message
@@ -33,10 +37,30 @@ def rebatched() -> bytes:
 
 
 def reset(services) -> None:
+    """Every table empty but channels. The append-only tables (timeline, audit log) refuse DELETE by trigger:
+    PostgreSQL's TRUNCATE does not fire row triggers; on SQLite the triggers are lifted for the reset."""
+    tables = [t for t in reversed(metadata.sorted_tables) if t.name != "channels"]
     with services.engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            if table.name != "channels":
-                conn.execute(delete(table))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables)))
+            return
+        guards = _append_only_guards()
+        for sql in guards.SQLITE_DOWN:
+            conn.exec_driver_sql(sql)
+        for table in tables:
+            conn.execute(delete(table))
+        for sql in guards.SQLITE_UP:
+            conn.exec_driver_sql(sql)
+
+
+def _append_only_guards() -> ModuleType:
+    """The migration that installs the append-only triggers (its SQLITE_UP / SQLITE_DOWN)."""
+    path = Path(centralino.storage.__file__).parent / "migrations" / "versions" / "0014_timeline.py"
+    spec = importlib.util.spec_from_file_location("migration_0014_timeline", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_once(services, order: list[bytes], batch: int = 100, batched: bool = True) -> dict:
