@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from centralino.app.unit_of_work import unit_of_work
 from centralino.domain import contact_profile as rules
 from centralino.domain.access import Principal
-from centralino.errors import InvalidInput, NotFound
+from centralino.errors import Conflict, InvalidInput, NotFound
 from centralino.events.bus import EventBus
 from centralino.storage import auth as auth_repo
 from centralino.storage import queries
@@ -29,7 +29,14 @@ def tags_of(conn: Connection, contact_id: int) -> list[str]:
 
 
 def profile(conn: Connection, principal: Principal, contact_id: int) -> dict[str, Any]:
-    found = queries.get_contact(conn, contact_id, visible_conversations(principal))
+    visible = visible_conversations(principal)
+    found = queries.get_contact(conn, contact_id, visible)
+    if found is None:
+        # a contact merged into another (docs/contacts.md) has no conversations left: its tombstone is shown,
+        # naming the survivor in merged_into_id, to whoever may see the survivor (old links resolve)
+        survivor = conn.execute(select(contacts.c.merged_into_id).where(contacts.c.id == contact_id)).scalar()
+        if survivor is not None and queries.get_contact(conn, int(survivor), visible) is not None:
+            found = queries.get_contact(conn, contact_id)
     if found is None:
         raise NotFound(f"no contact {contact_id}", field="contact_id")
     found["tags"] = tags_of(conn, contact_id)
@@ -63,6 +70,10 @@ class ContactProfiles:
         now = self.clock()
         with unit_of_work(self.engine, self.bus) as uow:
             current = profile(uow.conn, principal, contact_id)
+            if current["merged_into_id"] is not None:
+                survivor = int(current["merged_into_id"])
+                raise Conflict(f"contact {contact_id} was merged into contact {survivor}: change that one",
+                               field="contact_id", code="contact.merged", merged_into_id=survivor)
             uow.conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id).with_for_update())
             if "attributes" in changes:
                 checked["attributes"] = rules.merge_attributes(current["attributes"], changes["attributes"])

@@ -141,3 +141,17 @@ def test_a_supervisor_merges_what_they_see_and_may_repeat_it(client: TestClient,
     hidden = client.post(f"/api/v1/contacts/{care_contact}/merge", headers=headers,
                          json={"other_contact_id": sales_contact})
     assert hidden.status_code == 404 and hidden.json()["error"]["field"] == "other_contact_id"
+
+
+def test_a_merged_contact_still_answers_naming_its_survivor(client: TestClient, services: Services, org: Org) -> None:
+    kept = customer_writes(services, "393470000011", "uno")
+    gone = customer_writes(services, "393470000012", "due")
+    assert client.post(f"/api/v1/contacts/{kept}/merge", headers=ADMIN, json={"other_contact_id": gone}).status_code == 200
+    old_link = client.get(f"/api/v1/contacts/{gone}", headers=ADMIN)
+    assert old_link.status_code == 200 and old_link.json()["merged_into_id"] == kept
+    agent = sign_in(client, "agent_care")  # sees the survivor's conversation on the care channel: also the tombstone
+    assert client.get(f"/api/v1/contacts/{gone}", headers=agent).json()["merged_into_id"] == kept
+    refused = client.patch(f"/api/v1/contacts/{gone}", headers=agent, json={"language": "it"})
+    assert refused.status_code == 409 and refused.json()["error"]["details"]["merged_into_id"] == kept
+    sales = sign_in(client, "agent_sales")  # may not see the survivor: nor its tombstone
+    assert client.get(f"/api/v1/contacts/{gone}", headers=sales).status_code == 404
