@@ -59,8 +59,8 @@ class Services:
     automation: Automation | None = None  # when … if … then … rules, their log (app/automation.py)
     case_updates: CaseUpdates | None = None  # customers told of case status changes, status by number
     contact_admin: ContactAdmin | None = None  # merge, duplicates, CSV, GDPR, retention (app/contact_admin.py)
-    timeline: TimelineWriter | None = None  # the customer's and the case's story, one INSERT per transaction
     cases: Cases | None = None  # cases, tasks, case types, work lists, case SLA (app/cases_setup.py)
+    timeline: TimelineWriter | None = None  # the customer's and the case's story, one INSERT per transaction
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -98,6 +98,6 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.contact_admin = install_contact_admin(settings, engine, bus, services.consent)
     services.automation, services.case_updates = install_automation(
         engine, bus, services.desk, outbound, services.template_sender, lambda: services.cases)
-    services.timeline = install_timeline(bus, lambda: datetime.now(UTC))  # last: after every batch listener
     services.cases = install_cases(engine, bus)
+    services.timeline = install_timeline(bus, lambda: datetime.now(UTC))  # last: after every batch listener
     return services
