@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, and_, bindparam, case, func, or_, select, tuple_, update
+from sqlalchemy import Connection, String, Table, and_, bindparam, case, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -36,16 +36,29 @@ def insert_ignore_many(conn: Connection, table: Table, rows: list[dict[str, Any]
     return found
 
 
+def _pg_pairs(conn: Connection, table: str, a: tuple[str, str], b: tuple[str, str], out: str,
+              keys: Sequence[tuple[Any, Any]], suffix: str = "") -> list[Any]:
+    """PostgreSQL: the rows of `table` matching any (a, b) pair, as a join with two unnested arrays. One
+    statement text whatever the number of pairs (a row-value IN list is re-rendered for every batch and planned
+    as one OR branch per pair: about 4x the time for 26 pairs, measured). Names are our constants only."""
+    sql = text(f"SELECT {out} FROM {table} AS t JOIN unnest(CAST(:a AS {a[1]}[]), CAST(:b AS {b[1]}[])) "  # noqa: S608
+               f"AS k(a, b) ON t.{a[0]} = k.a AND t.{b[0]} = k.b{suffix}")
+    return list(conn.execute(sql, {"a": [k[0] for k in keys], "b": [k[1] for k in keys]}))
+
+
 def existing_messages(conn: Connection, keys: set[tuple[int, str]], lock: bool = False) -> dict[tuple[int, str], int]:
     """(channel id, external id) → message id, for the keys already stored; `lock` takes their row
     locks in id order (PostgreSQL), so concurrent batches touching the same messages queue up."""
     m = messages.c
     found: dict[tuple[int, str], int] = {}
     for part in chunks(sorted(keys)):
-        stmt = select(m.channel_id, m.external_id, m.id).where(tuple_(m.channel_id, m.external_id).in_(list(part)))
-        if lock:
-            stmt = stmt.order_by(m.id).with_for_update()
-        rows = conn.execute(stmt)
+        if conn.dialect.name == "postgresql":
+            rows = _pg_pairs(conn, "messages", ("channel_id", "bigint"), ("external_id", "varchar"),
+                             "t.channel_id, t.external_id, t.id", part,
+                             " ORDER BY t.id FOR UPDATE OF t" if lock else "")
+        else:
+            stmt = select(m.channel_id, m.external_id, m.id).where(tuple_(m.channel_id, m.external_id).in_(list(part)))
+            rows = list(conn.execute(stmt))
         found.update({(int(r.channel_id), r.external_id): int(r.id) for r in rows})
     return found
 
@@ -54,7 +67,12 @@ def identity_owners(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[
     ci = contact_identities.c
     found: dict[tuple[str, str], int] = {}
     for part in chunks(sorted(keys)):
-        rows = conn.execute(select(ci.kind, ci.value, ci.contact_id).where(tuple_(ci.kind, ci.value).in_(list(part))))
+        if conn.dialect.name == "postgresql":
+            rows = _pg_pairs(conn, "contact_identities", ("kind", "varchar"), ("value", "varchar"),
+                             "t.kind, t.value, t.contact_id", part)
+        else:
+            rows = list(conn.execute(select(ci.kind, ci.value, ci.contact_id)
+                                     .where(tuple_(ci.kind, ci.value).in_(list(part)))))
         found.update({(r.kind, r.value): int(r.contact_id) for r in rows})
     return found
 
@@ -63,8 +81,12 @@ def conversation_ids(conn: Connection, pairs: set[tuple[int, int]]) -> dict[tupl
     cv = conversations.c
     found: dict[tuple[int, int], int] = {}
     for part in chunks(sorted(pairs)):
-        rows = conn.execute(select(cv.contact_id, cv.channel_id, cv.id)
-                            .where(tuple_(cv.contact_id, cv.channel_id).in_(list(part))))
+        if conn.dialect.name == "postgresql":
+            rows = _pg_pairs(conn, "conversations", ("contact_id", "bigint"), ("channel_id", "bigint"),
+                             "t.contact_id, t.channel_id, t.id", part)
+        else:
+            rows = list(conn.execute(select(cv.contact_id, cv.channel_id, cv.id)
+                                     .where(tuple_(cv.contact_id, cv.channel_id).in_(list(part)))))
         found.update({(int(r.contact_id), int(r.channel_id)): int(r.id) for r in rows})
     return found
 
