@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, insert
 
 from centralino.events.bus import Event, EventBus
+from centralino.storage.bulk import pg_insert_records
 from centralino.storage.tables import events as events_table
 
 
@@ -67,9 +68,10 @@ def unit_of_work(engine: Engine, bus: EventBus | None) -> Iterator[UnitOfWork]:
             for listener in bus.before_commit_listeners:
                 listener(uow, list(uow.pending))
         if uow.pending:
-            conn.execute(
-                insert(events_table),
-                [{"type": e.type, "occurred_at": e.occurred_at, "payload": e.payload} for e in uow.pending],
-            )
+            rows = [{"type": e.type, "occurred_at": e.occurred_at, "payload": e.payload} for e in uow.pending]
+            if conn.dialect.name == "postgresql":  # one statement text whatever the number of events
+                pg_insert_records(conn, events_table, rows)
+            else:
+                conn.execute(insert(events_table), rows)
     if bus is not None and uow.pending:
         bus.publish(uow.pending)

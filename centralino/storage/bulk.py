@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, String, Table, and_, bindparam, case, func, or_, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 # the module, not the name: storage.contacts imports (through service_levels) this module back
@@ -27,12 +27,45 @@ def insert_ignore_many(conn: Connection, table: Table, rows: list[dict[str, Any]
     """INSERT … ON CONFLICT DO NOTHING for many rows; the inserted rows' `returning` columns."""
     if not rows:
         return []
-    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = make(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(
+    if conn.dialect.name == "postgresql":
+        return pg_insert_records(conn, table, rows, conflict=conflict, returning=returning)
+    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(
         *(table.c[c] for c in returning))
     found: list[Any] = []
     for part in chunks(rows):
         found.extend(conn.execute(stmt, list(part)).all())
+    return found
+
+
+_RECORD_SPECS: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def pg_insert_records(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
+                      conflict: Sequence[str] | None = None, returning: Sequence[str] = ()) -> list[Any]:
+    """PostgreSQL: many rows in ONE statement whose text never changes — the batch goes as one JSON parameter
+    (serialised by orjson in C) that the server unpacks with jsonb_to_recordset. A multi-row VALUES list is
+    re-rendered for every batch, one bind parameter per cell, and cost more than the insert itself on the
+    inbound hot path (~16 ms of Python for 27 messages, measured). Every row has the same keys; values are what
+    the columns take, datetimes timezone-aware. Column names and types come from the table (no input reaches
+    the SQL text). A JSON column's None is SQL NULL here."""
+    if not rows:
+        return []
+    names = tuple(rows[0])
+    spec = _RECORD_SPECS.get((table.name, names))
+    if spec is None:
+        spec = _RECORD_SPECS[(table.name, names)] = ", ".join(
+            f"{n} {table.c[n].type.compile(dialect=conn.dialect)}" for n in names)
+    columns = ", ".join(names)
+    sql = f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({spec})"  # noqa: S608,E501
+    if conflict is not None:
+        sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(returning)
+    found: list[Any] = []
+    for part in chunks(rows, 2000):
+        result = conn.execute(text(sql), {"rows": orjson.dumps(list(part), option=orjson.OPT_NON_STR_KEYS).decode()})
+        if returning:
+            found.extend(result.all())
     return found
 
 
