@@ -33,13 +33,13 @@ OUTBOX_EVENTS = ("message.queued", "message.read_receipt_queued", "campaign.batc
 SNOOZE_CHECK_S = 5.0
 
 
-def batch_gap(now: float, last_start: float, lasted: float, min_interval: float, taken: int, full: int) -> float:
+def batch_gap(now: float, last_start: float, min_interval: float, taken: int, full: int) -> float:
     """How long to wait before the next round (WorkerRuntime._loop): none after a full batch or without a
-    minimum interval; else until `min_interval` has passed since the last round started, and at least as long
-    as it lasted since it ended."""
+    minimum interval; else until `min_interval` has passed since the last round started. (A round that
+    lasted longer is followed at once: waiting longer still was measured to add latency without saving CPU.)"""
     if not min_interval or taken >= full:
         return 0.0
-    return max(0.0, last_start + max(min_interval, 2 * lasted) - now)
+    return max(0.0, last_start + min_interval - now)
 
 
 class WorkerRuntime:
@@ -164,19 +164,17 @@ class WorkerRuntime:
     async def _loop(self, name: str, once: Callable[[], Awaitable[int]], wake: asyncio.Event, *,
                     min_interval: float = 0.0, full: int = 0) -> None:
         """Run `once` until it finds nothing, then wait for `wake` (or the poll interval). With `min_interval`,
-        rounds start at most that often, nor sooner after the last one ended than it lasted, unless it took a
-        `full` batch: a round's fixed cost then stays under about half the time whatever the machine, and a
-        slower machine gathers larger, cheaper batches instead of falling behind on tiny ones."""
+        rounds start at most that often unless the last one took a `full` batch: under a steady trickle a round
+        gathers what came meanwhile instead of paying its fixed cost for each webhook."""
         poll = self.services.settings.worker_poll_s
         clock = asyncio.get_running_loop().time
-        last_start, lasted, taken = -min_interval, 0.0, 0
+        last_start, taken = -min_interval, 0
         while True:
-            if (gap := batch_gap(clock(), last_start, lasted, min_interval, taken, full)) > 0:
+            if (gap := batch_gap(clock(), last_start, min_interval, taken, full)) > 0:
                 await asyncio.sleep(gap)
             last_start = clock()
             try:
                 taken = await once()
-                lasted = clock() - last_start
             except Exception:
                 log.exception("worker loop %s failed; retrying", name)
                 taken = 0
