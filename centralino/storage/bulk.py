@@ -6,13 +6,30 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, Table, and_, bindparam, case, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 # the module, not the name: storage.contacts imports (through service_levels) this module back
 from centralino.storage import contacts as contact_repo
 from centralino.storage.tables import contact_identities, contacts, conversations, message_reactions, messages
-from centralino.storage.types import UTCDateTime
+from centralino.storage.types import Id, UTCDateTime
 
 CHUNK = 500  # keeps IN lists and multi-row VALUES well inside every engine's parameter limit
 
@@ -130,6 +147,23 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
     if not updates:
         return
     c = contacts.c
+    if conn.dialect.name == "postgresql":
+        # one statement over the batch as a JSON recordset; first the newest name per contact, since an
+        # UPDATE … FROM applies one matching row per target row
+        newest: dict[int, dict[str, Any]] = {}
+        for u in updates:
+            seen = newest.get(u["cid"])
+            if seen is None or (u["at"], u["name"] or "") > (seen["at"], seen["name"] or ""):
+                newest[u["cid"]] = u
+        r = _recordset(("cid", Id), ("name", String()), ("username", String()), ("at", UTCDateTime()),
+                       ("now", UTCDateTime()))
+        at, name = r.c.at, r.c.name
+        conn.execute(update(contacts).where(
+            c.id == r.c.cid, or_(c.display_name_at.is_(None), c.display_name_at < at,
+                                 and_(c.display_name_at == at, func.coalesce(c.profile_name, "") < name)))
+            .values(display_name=contact_repo.follows_profile(name), profile_name=name, username=r.c.username,
+                    display_name_at=at, updated_at=r.c.now), {"rows": _json_rows(list(newest.values()))})
+        return
     at, name = bindparam("at", type_=UTCDateTime()), bindparam("name", type_=String())
     conn.execute(
         update(contacts)
@@ -140,6 +174,17 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
                 display_name_at=at, updated_at=bindparam("now")),
         updates,
     )
+
+
+def _recordset(*columns: tuple[str, Any]) -> Any:
+    """PostgreSQL: `jsonb_to_recordset(:rows) AS r(name type, …)`, a table to UPDATE … FROM (the batch as one
+    JSON parameter: one statement, not one execution per row)."""
+    return (func.jsonb_to_recordset(cast(bindparam("rows", type_=Text()), JSONB()))
+            .table_valued(*(column(n, t) for n, t in columns)).render_derived(name="r", with_types=True))
+
+
+def _json_rows(rows: list[dict[str, Any]]) -> str:
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def reopen_resolved(conn: Connection, conversation_ids: list[int]) -> list[int]:
@@ -162,6 +207,25 @@ def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> No
     def forward(column: Any, value: Any) -> Any:
         return case((or_(column.is_(None), and_(value.is_not(None), column < value)), value), else_=column)
 
+    if conn.dialect.name == "postgresql":
+        # one statement over the batch (a JSON recordset); columns only move forward, so several rows of one
+        # conversation fold into their latest values first (an UPDATE … FROM applies one row per target)
+        latest: dict[int, dict[str, Any]] = {}
+        for u in updates:
+            seen = latest.setdefault(u["cid"], {"cid": u["cid"], "last_message_at": None, "last_inbound_at": None,
+                                                 "window_expires_at": None})
+            for key in ("last_message_at", "last_inbound_at", "window_expires_at"):
+                value = u.get(key)
+                if value is not None and (seen[key] is None or value > seen[key]):
+                    seen[key] = value
+        r = _recordset(("cid", Id), ("last_message_at", UTCDateTime()), ("last_inbound_at", UTCDateTime()),
+                       ("window_expires_at", UTCDateTime()))
+        conn.execute(update(conversations).where(cv.id == r.c.cid).values(
+            last_message_at=forward(cv.last_message_at, r.c.last_message_at),
+            last_inbound_at=forward(cv.last_inbound_at, r.c.last_inbound_at),
+            window_expires_at=forward(cv.window_expires_at, r.c.window_expires_at),
+        ), {"rows": _json_rows(list(latest.values()))})
+        return
     last_message = bindparam("last_message_at", type_=UTCDateTime())
     last_inbound = bindparam("last_inbound_at", type_=UTCDateTime())
     expiry = bindparam("window_expires_at", type_=UTCDateTime())
