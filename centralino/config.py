@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     worker_poll_s: float = Field(default=1.0, gt=0)
     # A batch of deliveries costs ~20 statements whatever its size: woken for every stored webhook, a worker
     # would run many tiny batches. A new batch starts at most this often unless the last one was full.
-    delivery_batch_interval_ms: float = Field(default=50.0, ge=0)
+    delivery_batch_interval_ms: float = Field(default=25.0, ge=0)
     # How long a worker holds a claimed delivery before another may take it (a crashed worker's
     # deliveries are picked up again after this).
     delivery_lease_s: float = Field(default=60.0, gt=0)
