@@ -4,10 +4,9 @@ by number — and the whole story reads top to bottom, on the customer's timelin
 
 from __future__ import annotations
 
-import pytest
-
 from centralino.demo_access import SETUP
 from centralino.storage.tables import conversations, messages
+from tests.automation_helpers import customer, settle
 from tests.helpers import rows
 from tests.timeline_helpers import story
 
@@ -22,9 +21,7 @@ def in_order(kinds: list[str], expected: list[str]) -> bool:
 
 
 def test_the_whole_story_reads_top_to_bottom(services):
-    if getattr(services, "cases", None) is None or getattr(services, "case_updates", None) is None:
-        pytest.skip("the cases area is not wired in this tree")
-    from tests.automation_helpers import customer, settle
+    assert services.cases is not None and services.case_updates is not None
 
     services.case_updates.do_save_setting("refund", {
         "statuses": ["in_progress"], "texts": {"in_progress": {"it": "La pratica {number} è {status}."}}})
