@@ -23,6 +23,7 @@ from centralino.app.consent import CLOCK_SKEW, SYSTEM_SOURCES, ConsentService, l
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.access import Principal, Role
 from centralino.domain.consent import Action, Purpose, Source, current_state, decide, describe_source
+from centralino.domain.spreadsheet import spreadsheet_cell
 from centralino.errors import Forbidden, InvalidInput
 from centralino.storage import consent as consent_repo
 from centralino.storage import contacts as contact_repo
@@ -187,20 +188,9 @@ def export_csv(records: list[dict[str, Any]]) -> str:
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for r in records:
-        writer.writerow([_cell(r[c]) for c in EXPORT_COLUMNS])
+        writer.writerow([spreadsheet_cell(r[c]) for c in EXPORT_COLUMNS])
     return out.getvalue()
 
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        value = orjson.dumps(value).decode()
-    text = str(value)
-    # A spreadsheet must not run what a customer or an import wrote: formulas become text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

@@ -9,13 +9,13 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
 
 from centralino.domain import contact_profile as rules
 from centralino.domain.contact_keys import email_key, phone_e164
+from centralino.domain.spreadsheet import spreadsheet_cell
 from centralino.errors import InvalidInput
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -161,17 +161,7 @@ def _many(value: str | None) -> list[str]:
     return [v.strip() for v in TAG_SPLIT.split(value or "") if v.strip()]
 
 
-def cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        value = orjson.dumps(value).decode()
-    text = str(value)
-    if re.fullmatch(r"\+\d{6,15}", text):
-        return text  # an E.164 number is not a formula
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+cell = spreadsheet_cell  # the exports' one rule (domain/spreadsheet.py)
 
 
 def csv_line(values: list[Any]) -> str:
