@@ -31,8 +31,8 @@ from centralino.domain.consent import (
 from centralino.errors import Conflict, InvalidInput, NotFound
 from centralino.events.bus import EventBus
 from centralino.storage import consent as consent_repo
-from centralino.storage import queries
-from centralino.storage.tables import channels, contacts
+from centralino.storage import contact_upsert, queries
+from centralino.storage.tables import channels
 from centralino.storage.visibility import visible_conversations
 
 EVIDENCE_MAX_BYTES = 8192
@@ -171,11 +171,4 @@ def check_channel(conn: Connection, channel_id: int | None) -> None:
 
 def live_contact(conn: Connection, contact_id: int) -> int | None:
     """The contact itself, or the one it was merged into (records follow the person)."""
-    for _ in range(10):
-        row = conn.execute(select(contacts.c.merged_into_id).where(contacts.c.id == contact_id)).first()
-        if row is None:
-            return None
-        if row.merged_into_id is None:
-            return contact_id
-        contact_id = int(row.merged_into_id)
-    return contact_id
+    return contact_upsert.live(conn, contact_id)
