@@ -2,9 +2,10 @@
 
     python -m bench.realtime [--quick]
 
-Production shape: a fresh PostgreSQL database and one `centralino serve` process (web and the
-in-process workers: without CENTRALINO_REDIS_URL a separate worker process's events would not reach
-the web process's streams, docs/desk.md). A WhatsApp channel, a department serving it, N agents in it,
+Production shape: a fresh PostgreSQL database, one `centralino serve` web process and one `centralino worker`
+process whose events reach the web process's streams through Redis (`--redis-url`; docs/desk.md); the worker
+hears stored webhooks through PostgreSQL NOTIFY. `--single`: one `centralino serve` with the embedded workers
+instead. The cores used by each process are reported. A WhatsApp channel, a department serving it, N agents in it,
 created through the admin use cases. Each agent signs in (`POST /api/v1/auth/sign-in`, the session
 cookie) and holds `GET /desk/events` open, reconnecting 1 s after each 25 s stream ends, like the page.
 
