@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ PATH = "/desk/events"
 # A stream ends after this long and the browser reconnects (EventSource, `retry: 1000`; the page then re-reads
 # its view): a signed-out session stops receiving within it, and a stopping service is never held longer.
 STREAM_SECONDS = 25.0
+STREAM_JITTER = 0.2  # ± this share of STREAM_SECONDS
 KEEPALIVE_SECONDS = 10.0
 HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-store"),
            (b"x-accel-buffering", b"no")]
@@ -50,7 +52,9 @@ async def serve(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> Non
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         await send({"type": "http.response.body", "body": b"retry: 1000\n\n", "more_body": True})
-        ends = time.monotonic() + STREAM_SECONDS
+        # each stream's length varies a little, so browsers that connected together (a page load wave, a
+        # restart) do not all reconnect in the same second ever after
+        ends = time.monotonic() + STREAM_SECONDS * random.uniform(1 - STREAM_JITTER, 1 + STREAM_JITTER)
         while (left := ends - time.monotonic()) > 0:
             chunk = await client.next_chunk(min(KEEPALIVE_SECONDS, left))
             if chunk is None:  # the browser left or the server is stopping
