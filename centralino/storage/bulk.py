@@ -147,6 +147,7 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
     if not updates:
         return
     c = contacts.c
+    params: Any
     if conn.dialect.name == "postgresql":
         # one statement over the batch as a JSON recordset; first the newest name per contact, since an
         # UPDATE … FROM applies one matching row per target row
@@ -157,22 +158,19 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
                 newest[u["cid"]] = u
         r = _recordset(("cid", Id), ("name", String()), ("username", String()), ("at", UTCDateTime()),
                        ("now", UTCDateTime()))
-        at, name = r.c.at, r.c.name
-        conn.execute(update(contacts).where(
-            c.id == r.c.cid, or_(c.display_name_at.is_(None), c.display_name_at < at,
-                                 and_(c.display_name_at == at, func.coalesce(c.profile_name, "") < name)))
-            .values(display_name=contact_repo.follows_profile(name), profile_name=name, username=r.c.username,
-                    display_name_at=at, updated_at=r.c.now), {"rows": _json_rows(list(newest.values()))})
-        return
-    at, name = bindparam("at", type_=UTCDateTime()), bindparam("name", type_=String())
+        cid, name, username, at, now = r.c.cid, r.c.name, r.c.username, r.c.at, r.c.now
+        params = {"rows": _json_rows(list(newest.values()))}
+    else:  # one execution per row (executemany)
+        cid, name, username = bindparam("cid"), bindparam("name", type_=String()), bindparam("username")
+        at, now = bindparam("at", type_=UTCDateTime()), bindparam("now")
+        params = updates
     conn.execute(
         update(contacts)
-        .where(c.id == bindparam("cid"),
-               or_(c.display_name_at.is_(None), c.display_name_at < at,
-                   and_(c.display_name_at == at, func.coalesce(c.profile_name, "") < name)))
-        .values(display_name=contact_repo.follows_profile(name), profile_name=name, username=bindparam("username"),
-                display_name_at=at, updated_at=bindparam("now")),
-        updates,
+        .where(c.id == cid, or_(c.display_name_at.is_(None), c.display_name_at < at,
+                                and_(c.display_name_at == at, func.coalesce(c.profile_name, "") < name)))
+        .values(display_name=contact_repo.follows_profile(name), profile_name=name, username=username,
+                display_name_at=at, updated_at=now),
+        params,
     )
 
 
@@ -204,9 +202,10 @@ def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> No
         return
     cv = conversations.c
 
-    def forward(column: Any, value: Any) -> Any:
+    def forward(column: Any, value: Any) -> Any:  # a NULL value keeps the column
         return case((or_(column.is_(None), and_(value.is_not(None), column < value)), value), else_=column)
 
+    params: Any
     if conn.dialect.name == "postgresql":
         # one statement over the batch (a JSON recordset); columns only move forward, so several rows of one
         # conversation fold into their latest values first (an UPDATE … FROM applies one row per target)
@@ -220,25 +219,20 @@ def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> No
                     seen[key] = value
         r = _recordset(("cid", Id), ("last_message_at", UTCDateTime()), ("last_inbound_at", UTCDateTime()),
                        ("window_expires_at", UTCDateTime()))
-        conn.execute(update(conversations).where(cv.id == r.c.cid).values(
-            last_message_at=forward(cv.last_message_at, r.c.last_message_at),
-            last_inbound_at=forward(cv.last_inbound_at, r.c.last_inbound_at),
-            window_expires_at=forward(cv.window_expires_at, r.c.window_expires_at),
-        ), {"rows": _json_rows(list(latest.values()))})
-        return
-    last_message = bindparam("last_message_at", type_=UTCDateTime())
-    last_inbound = bindparam("last_inbound_at", type_=UTCDateTime())
-    expiry = bindparam("window_expires_at", type_=UTCDateTime())
-    conn.execute(
-        update(conversations).where(cv.id == bindparam("cid")).values(
-            last_message_at=forward(cv.last_message_at, last_message),
-            last_inbound_at=case((last_inbound.is_(None), cv.last_inbound_at),
-                                 else_=forward(cv.last_inbound_at, last_inbound)),
-            window_expires_at=case((expiry.is_(None), cv.window_expires_at),
-                                   else_=forward(cv.window_expires_at, expiry)),
-        ),
-        updates,
-    )
+        cid, last_message, last_inbound, expiry = (r.c.cid, r.c.last_message_at, r.c.last_inbound_at,
+                                                   r.c.window_expires_at)
+        params = {"rows": _json_rows(list(latest.values()))}
+    else:  # one execution per row (executemany)
+        cid = bindparam("cid")
+        last_message = bindparam("last_message_at", type_=UTCDateTime())
+        last_inbound = bindparam("last_inbound_at", type_=UTCDateTime())
+        expiry = bindparam("window_expires_at", type_=UTCDateTime())
+        params = updates
+    conn.execute(update(conversations).where(cv.id == cid).values(
+        last_message_at=forward(cv.last_message_at, last_message),
+        last_inbound_at=forward(cv.last_inbound_at, last_inbound),
+        window_expires_at=forward(cv.window_expires_at, expiry),
+    ), params)
 
 
 def link_late_arrivals(conn: Connection, channel_id: int, external_ids: list[str]) -> None:

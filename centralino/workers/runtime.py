@@ -88,8 +88,7 @@ class WorkerRuntime:
 
     def notify_outbox(self, _event: Event | None = None) -> None:
         """Something was queued: wake the sender. Called from whichever thread committed it."""
-        if self._loop_ref is not None:
-            self._loop_ref.call_soon_threadsafe(self.outbox_wake.set)
+        self._set_soon(self.outbox_wake)
 
     def start(self) -> None:
         self._loop_ref = asyncio.get_running_loop()
