@@ -418,6 +418,7 @@ audit_log = Table(
 # tables.py is imported (Alembic, the tests' schema check).
 from centralino.storage import (  # noqa: E402,F401
     tables_automation,
+    tables_bot,
     tables_campaigns,
     tables_cases,
     tables_consent,
