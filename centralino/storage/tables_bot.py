@@ -161,6 +161,11 @@ bot_turns = Table(
     Column("error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime),
+    # The bot worker's lease (workers/bot.py): who took the turn until when; a worker that dies lets it lapse
+    # and another takes the turn again (attempts counts the takes; too many: failed and handed off).
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
     Index("ix_bot_turns_pending", "state", "id"),
     Index("ix_bot_turns_conversation", "conversation_id", "id"),
 )
