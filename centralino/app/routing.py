@@ -22,6 +22,7 @@ from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.domain.routing import Decision, WaitingItem, choose
 from centralino.domain.routing_rules import QueueSpec, RoutingFacts, queue_spec, rule_matches
 from centralino.events.bus import Event, EventBus
+from centralino.storage import bot as bot_repo
 from centralino.storage import routing as repo
 from centralino.storage.tables import conversations
 from centralino.storage.tables_routing import routing_items
@@ -70,7 +71,7 @@ class RoutingService:
             first.setdefault(int(event.payload["conversation_id"]), event)
         owners = repo.ownership_many(uow.conn, list(first))
         waiting = [cid for cid in first if (o := owners.get(cid)) is not None
-                   and o.assignee_user_id is None and o.item_id is None]
+                   and o.assignee_user_id is None and o.item_id is None and not o.bot]  # the bot's: app/bot*.py
         if not waiting:
             return
         rules = repo.active_rules(uow.conn)
@@ -87,8 +88,10 @@ class RoutingService:
         if p.get("status") == "resolved":
             self._close(uow, conversation_id, "completed", "resolved")
         elif p.get("previous") == "resolved" and p.get("actor") == "customer":
-            # the customer wrote again after a resolution: back to a queue, preferring the last agent
-            self.enqueue(uow, conversation_id, reopened=True, latest_text=True)
+            # the customer wrote again after a resolution: back to a queue, preferring the last agent (unless
+            # the bot took it a moment ago, app/bot_ownership.py: it hands off to a queue itself if need be)
+            if not bot_repo.owns(uow.conn, conversation_id):
+                self.enqueue(uow, conversation_id, reopened=True, latest_text=True)
 
     def enqueue(self, uow: UnitOfWork, conversation_id: int, *, message_id: int | None = None,
                 intent: str | None = None, reopened: bool = False, latest_text: bool = False,

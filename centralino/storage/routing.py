@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 
 from centralino.domain.routing import AgentState
 from centralino.storage.tables import (
@@ -19,6 +19,7 @@ from centralino.storage.tables import (
     messages,
     users,
 )
+from centralino.storage.tables_bot import bot_sessions
 from centralino.storage.tables_routing import (
     agent_capacity,
     agent_presence,
@@ -34,12 +35,14 @@ ri = routing_items.c
 
 def ownership_many(conn: Connection, conversation_ids: list[int]) -> dict[int, Any]:
     """Who owns each conversation, in one query (primary key + unique open_conversation_id): conversation id →
-    (assignee_user_id, status, item_id)."""
+    (assignee_user_id, status, item_id, bot: whether the bot holds it, an active bot session)."""
     if not conversation_ids:
         return {}
+    bot = and_(bot_sessions.c.conversation_id == conversations.c.id, bot_sessions.c.state == "active")
     stmt = (select(conversations.c.id, conversations.c.assignee_user_id, conversations.c.status,
-                   ri.id.label("item_id"))
-            .select_from(conversations.outerjoin(routing_items, ri.open_conversation_id == conversations.c.id))
+                   ri.id.label("item_id"), bot_sessions.c.conversation_id.is_not(None).label("bot"))
+            .select_from(conversations.outerjoin(routing_items, ri.open_conversation_id == conversations.c.id)
+                         .outerjoin(bot_sessions, bot))
             .where(conversations.c.id.in_(conversation_ids)))
     return {int(row.id): row for row in conn.execute(stmt)}
 
