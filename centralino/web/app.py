@@ -24,6 +24,7 @@ from centralino.web import campaigns as campaign_routes
 from centralino.web import cases as case_routes
 from centralino.web import consent as consent_routes
 from centralino.web import contacts_admin as contact_admin_routes
+from centralino.web import demo_services as demo_service_routes
 from centralino.web import notifications as notification_routes
 from centralino.web import reports as report_routes
 from centralino.web import routing as routing_routes
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(case_routes.router)
     app.include_router(automation_routes.router)
     app.include_router(template_send_routes.router)
+    app.include_router(demo_service_routes.router)  # the demo flows' stand-in business systems (docs/bot.md)
     app.include_router(notification_routes.router)
     app.include_router(report_routes.router)
     app.include_router(desk_notification_pages.router)
