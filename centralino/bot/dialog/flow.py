@@ -236,9 +236,10 @@ class _Parser:
     def step(self, raw: Any, path: str) -> Step:
         if not isinstance(raw, Mapping):
             raise _fail(path, "a step is a mapping with id and kind")
-        if True in raw and "on" not in raw:  # YAML 1.1 reads a bare `on:` key as true
-            raw = {("on" if k is True else k): v for k, v in raw.items()}
         kind = raw.get("kind")
+        if True in raw or False in raw:  # YAML 1.1 reads bare `on:`, `yes:` and `no:` keys as booleans
+            true_key = "on" if kind == "branch" else "yes"
+            raw = {(true_key if k is True else "no" if k is False else k): v for k, v in raw.items()}
         if kind not in STEP_KINDS:
             raise _fail(f"{path}.kind", f"one of {', '.join(STEP_KINDS)}")
         unknown = set(raw) - _STEP_FIELDS[kind] - _COMMON_FIELDS
