@@ -136,6 +136,15 @@ class Settings(BaseSettings):
     csat_question: dict[str, str] = {
         "it": "Come valuti l'assistenza che hai ricevuto?", "en": "How would you rate the help you received?"}
     csat_template_name: str | None = None
+    # The virtual agent (docs/bot.md): the sentence encoder models are trained with (use | tfidf | e5), how
+    # often the bot worker looks for pending turns without being woken, how long a worker holds a turn it took,
+    # how many turns one round takes, and how often a turn is tried before it is failed and handed to people.
+    bot_encoder: str = Field(default="use", pattern=r"^(use|tfidf|e5)$")
+    bot_poll_s: float = Field(default=2.0, gt=0)
+    bot_lease_s: float = Field(default=60.0, gt=0)
+    bot_batch: int = Field(default=20, ge=1, le=1000)
+    bot_max_attempts: int = Field(default=3, ge=1)
+    bot_concurrency: int = Field(default=4, ge=1, le=64)
 
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""
