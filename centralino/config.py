@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     bot_batch: int = Field(default=20, ge=1, le=1000)
     bot_max_attempts: int = Field(default=3, ge=1)
     bot_concurrency: int = Field(default=4, ge=1, le=64)
+    # Scheduled retraining: a new model version at most this often, and only when examples were added since the
+    # last one (0 = only on demand, "train now"); the activation gate still decides whether it answers.
+    bot_retrain_interval_s: float = Field(default=0.0, ge=0)
 
     def check_secrets(self) -> list[str]:
         """Problems that forbid starting outside demo/dev mode (empty list = fine)."""
