@@ -136,7 +136,7 @@ def load_flow(source: str | Mapping[str, Any]) -> Flow:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-            raise InvalidInput(f"the flow is not valid YAML{where}", field="source", code="flow.yaml") from None
+            raise InvalidInput(f"source: the flow is not valid YAML{where}", field="source", code="flow.yaml") from None
     else:
         data = source
     return _Parser().flow(data)
