@@ -18,7 +18,7 @@ from centralino.config import Settings, get_settings
 from centralino.events.relay import RedisRelay
 from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
-from centralino.web import admin, api, auth, errors, outbound, webhooks
+from centralino.web import access_log, admin, api, auth, errors, outbound, webhooks
 from centralino.web import automation as automation_routes
 from centralino.web import campaigns as campaign_routes
 from centralino.web import cases as case_routes
@@ -33,6 +33,7 @@ from centralino.web import templates as template_routes
 from centralino.web import timeline as timeline_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import automation_pages as desk_automation_pages
+from centralino.web.desk import bot_desk as desk_bot
 from centralino.web.desk import campaign_pages as desk_campaign_pages
 from centralino.web.desk import case_forms as desk_case_forms
 from centralino.web.desk import case_pages as desk_case_pages
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        access_log.quiet_machine_traffic()  # after uvicorn configured logging (web/access_log.py)
         svc = services or build_services(settings)
         svc.directory.refresh()
         runtime = WorkerRuntime(svc, svc.extra.get("http_client"))  # type: ignore[arg-type]
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(admin.router)
     app.include_router(template_routes.router)
     app.include_router(desk_actions.router)
+    app.include_router(desk_bot.api_router)  # the agent's side of the virtual agent (docs/bot.md)
+    app.include_router(desk_bot.page_router)
     app.include_router(desk_pages.router)
     app.include_router(desk_consent_pages.router)
     app.include_router(desk_contact_admin_pages.router)

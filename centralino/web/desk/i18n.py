@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from centralino.web.desk.i18n_automation import EN as AUTOMATION_EN
 from centralino.web.desk.i18n_automation import IT as AUTOMATION_IT
+from centralino.web.desk.i18n_bot_desk import EN as BOT_DESK_EN
+from centralino.web.desk.i18n_bot_desk import IT as BOT_DESK_IT
 from centralino.web.desk.i18n_cases import EN as CASE_EN
 from centralino.web.desk.i18n_cases import IT as CASE_IT
 from centralino.web.desk.i18n_contacts import EN as CONTACTS_EN
@@ -874,6 +876,8 @@ MESSAGES["en"].update(AUTOMATION_EN)
 MESSAGES["it"].update(AUTOMATION_IT)
 MESSAGES["en"].update(CONTACTS_EN)
 MESSAGES["it"].update(CONTACTS_IT)
+MESSAGES["en"].update(BOT_DESK_EN)
+MESSAGES["it"].update(BOT_DESK_IT)
 
 
 def language_of(value: str | None) -> str:

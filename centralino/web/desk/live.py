@@ -30,11 +30,14 @@ from centralino.web.desk.case_live import CaseAudience, case_items, is_case_even
 
 log = logging.getLogger(__name__)
 
+# The virtual agent's decisions (app/bot.py): each carries its conversation_id, so it costs the batch nothing more
+# than that conversation's scope; only a page showing that conversation fetches its bot cards (web/desk/bot_desk.py).
+BOT_EVENTS = ("bot.turn_decided", "bot.suggested", "bot.handed_off")
 # What the desktop redraws on; everything else (template, provider, user events) is not sent.
 FORWARDED = {"conversation.opened", "conversation.assigned", "conversation.status_changed", "message.received",
              "message.queued", "message.status_changed", "message.note_added", "message.reaction_changed",
              "message.media_stored", "message.media_failed", "contact.renamed", "contact.updated",
-             "conversation.read", "desk.presence"}
+             "conversation.read", "desk.presence", *BOT_EVENTS}
 # A contact's change concerns each of its conversations.
 PER_CONTACT = {"contact.updated"}
 CLIENT_QUEUE = 1000  # a browser further behind than this is told to reload its view ("resync")

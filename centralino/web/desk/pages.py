@@ -22,12 +22,14 @@ from centralino.domain import window
 from centralino.domain.access import Principal, Role
 from centralino.domain.contact_profile import LANGUAGES
 from centralino.errors import NotFound, TooManyRequests, Unauthenticated
+from centralino.storage import bot_desk as bot_repo
 from centralino.storage import desk as desk_repo
 from centralino.storage import queries
 from centralino.storage import users as user_repo
 from centralino.storage.desk import InboxView
 from centralino.storage.visibility import visible_conversations
 from centralino.web.auth import _secure
+from centralino.web.desk.bot_view import bot_view
 from centralino.web.desk.i18n import language_of, translator
 from centralino.web.desk.render import message_view
 from centralino.web.principal import SESSION_COOKIE, client_ip, services
@@ -139,8 +141,10 @@ def _inbox_rows(request: Request, principal: Principal, view: InboxView, q: str 
                 cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     with services(request).engine.connect() as conn:
         rows, next_cursor = desk_repo.inbox_page(conn, principal, view=view, q=q, limit=INBOX_PAGE, cursor=cursor)
+        bot_owned = bot_repo.bot_owned(conn, [int(r["id"]) for r in rows])  # the "bot" owner badge
     now = datetime.now(UTC)
     for row in rows:
+        row["bot"] = int(row["id"]) in bot_owned
         row["window"] = window.state(row["window_expires_at"], now)
         last = row["last_message"]
         row["waiting"] = bool(last and last["direction"] == "in")
@@ -209,8 +213,10 @@ def _conversation_context(request: Request, principal: Principal, conversation_i
                     if conversation["assignee_user_id"] else None)
         messages = _message_views(request, conn, items)
         transfer_to = _transfer_candidates(conn, principal)
+        bot = bot_view(conn, conversation_id)  # the virtual agent's cards and owner badge (web/desk/bot_view.py)
     return {"conversation": conversation, "messages": messages, "contact": contact, "others": others,
             "assignee": assignee, "transfer_to": transfer_to, "older_cursor": older_cursor, "languages": LANGUAGES,
+            "bot": bot,
             "window": window.state(conversation["window_expires_at"], datetime.now(UTC))}
 
 

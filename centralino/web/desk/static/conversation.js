@@ -4,6 +4,7 @@ import { api, csrf, fragment, live, typing } from "./common.js";
 import { setupPanel } from "./panel.js";
 import { setupPresence } from "./presence.js";
 import { setupPicker } from "./quick_reply_picker.js";
+import { setupBotCards } from "./bot_cards.js";
 
 const root = document.getElementById("conversation");
 const id = root.dataset.conversationId;
@@ -71,6 +72,7 @@ async function redrawHeader() {
 
 const presence = setupPresence(id, text, document.getElementById("presence"), document.body.dataset.userId);
 setupPicker(id, text, document.getElementById("qr-picker"));
+const botCards = setupBotCards(id, text, { showMessage, redrawHeader, onSendFailed: () => { windowOpen = false; layout(); } });
 setupPanel(redrawHeader);
 
 // While the conversation is on screen, what the customer writes is read (the inbox badge stays at zero).
@@ -84,6 +86,7 @@ document.addEventListener("visibilitychange", markRead);
 
 live((item) => {
   if (String(item.conversation_id) !== id) return;
+  if (botCards(item)) return;  // the virtual agent's events (bot_cards.js)
   if (item.type === "desk.presence") { presence.hear(item); return; }
   if (item.type === "conversation.read") return;
   if (item.type === "contact.updated") { redrawHeader(); return; }

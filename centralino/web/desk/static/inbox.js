@@ -41,6 +41,8 @@ function soon(conversationId) {
 if (!new URLSearchParams(location.search).get("cursor")) {
   live((item) => {
     if (item.type === "message.status_changed" || item.type === "desk.presence") return;
+    // the bot's decisions change no row; its handoff does (the "bot" badge goes)
+    if (item.type === "bot.turn_decided" || item.type === "bot.suggested") return;
     // read: only a row showing an unread badge changes
     if (item.type === "conversation.read"
         && !rows.querySelector(`li.row[data-conversation-id="${item.conversation_id}"] .badge.unread`)) return;

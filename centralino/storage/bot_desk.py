@@ -1,0 +1,60 @@
+"""What the agent desktop reads of the virtual agent (docs/bot.md "The agent's side"): which conversations the
+bot owns (an active bot_sessions row), and for one conversation its session (the handoff summary) and the
+suggestion an agent may send (the latest turn, when the bot decided `suggested` and nobody answered since).
+
+A suggestion counts as used once it was sent with one click (bot_turns.reply_message_id: the message that
+carried it) or once an agent replied in the conversation after the customer's message it answers (the agent
+edited it in the composer, or wrote something else)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from centralino.domain.bot import Decision, SessionState
+from centralino.storage.tables import messages
+from centralino.storage.tables_bot import bot_sessions, bot_turns
+
+AGENT_ORIGIN = "agent:%"  # messages.origin of what an agent sent from the desk or with their session
+
+
+def bot_owned(conn: Connection, conversation_ids: list[int]) -> set[int]:
+    """Those of `conversation_ids` the bot owns now (one query for an inbox page)."""
+    if not conversation_ids:
+        return set()
+    s = bot_sessions.c
+    return {int(i) for i in conn.execute(select(s.conversation_id).where(
+        s.conversation_id.in_(conversation_ids), s.state == SessionState.ACTIVE.value)).scalars()}
+
+
+def latest_turn(conn: Connection, conversation_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    t = bot_turns.c
+    stmt = select(bot_turns).where(t.conversation_id == conversation_id).order_by(t.id.desc()).limit(1)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def agent_replied_after(conn: Connection, conversation_id: int, message_id: int) -> bool:
+    """Whether an agent sent anything in the conversation after message `message_id` (ids grow with time)."""
+    m = messages.c
+    found = conn.execute(select(m.id).where(m.conversation_id == conversation_id, m.id > message_id,
+                                            m.direction == "out", m.origin.like(AGENT_ORIGIN)).limit(1)).first()
+    return found is not None
+
+
+def open_suggestion(conn: Connection, conversation_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    """The latest turn when it is a suggestion nobody has used yet, else None."""
+    turn = latest_turn(conn, conversation_id, lock=lock)
+    if (turn is None or turn["decision"] != Decision.SUGGESTED.value or not turn["suggestion"]
+            or turn["reply_message_id"] is not None
+            or agent_replied_after(conn, conversation_id, int(turn["message_id"]))):
+        return None
+    return turn
+
+
+def mark_suggestion_sent(conn: Connection, turn_id: int, message_id: int) -> None:
+    conn.execute(update(bot_turns).where(bot_turns.c.id == turn_id).values(reply_message_id=message_id))
+
