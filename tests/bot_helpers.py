@@ -25,7 +25,7 @@ HANDOFF_SUMMARY: dict[str, Any] = {
 
 
 def bot_session(engine: Engine, conversation_id: int, *, state: str = "active", summary: dict[str, Any] | None = None,
-                language: str | None = "it", intent: str | None = "order_status",
+                language: str | None = "it", intent: str | None = None,
                 entities: list[dict[str, Any]] | None = None) -> None:
     """The conversation's bot session (replaced if it has one)."""
     now = datetime.now(UTC)
