@@ -262,8 +262,12 @@ class _Run:
         return StepResult(state=state, says=(self.prompt(step, state, again=True),))
 
     def prefill(self, step: Step, state: DialogState) -> Any:
-        """A slot the message that led here already answers (an order number in "where is order 12345?")."""
-        if self.turn is None or (step.entity is None and step.regex is None) or step.entity == "text":
+        """A slot the message that led here already answers (an order number in "where is order 12345?").
+        Only from an extracted entity: a regex would take any word of a message that answered something else
+        ("boarding pass please" is not booking code "please")."""
+        if self.turn is None or step.entity is None or step.entity == "text":
+            return None
+        if not any(e.kind == step.entity for e in self.turn.entities):
             return None
         return _answer(step, self.turn, state.language, whole_text=False)
 

@@ -91,7 +91,7 @@ def _texts(result: StepResult) -> list[str]:
 
 
 def _to_confirm(flow: Flow, language: str = "it") -> DialogState:
-    result = start(flow, turn("123456", language=language))
+    result = start(flow, turn("123456", language=language, entities=[Ent("order_number", "123456")]))
     assert result.call is not None
     result = resume(flow, result.state, ServiceResult(ok=True, data={"status": "shipped"}))  # type: ignore[arg-type]
     assert result.state is not None and result.state.step == "ask_when"
@@ -235,7 +235,7 @@ def test_no_topic_change_when_the_answer_fits_or_the_intent_is_unsure_or_the_sam
 
 
 def test_a_failed_service_goes_to_on_error_or_hands_off(flow: Flow) -> None:
-    asked = start(flow, turn("123456"))
+    asked = start(flow, turn("123456", entities=[Ent("order_number", "123456")]))
     failed = resume(flow, asked.state, ServiceResult(ok=False, status=503, error="HTTP 503"))  # type: ignore[arg-type]
     assert failed.ending is not None and failed.ending.kind == "handoff" and failed.ending.reason == "service_down"
     assert failed.state is not None and failed.state.result == {"ok": False, "status": 503, "error": "HTTP 503",

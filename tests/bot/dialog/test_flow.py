@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ steps:
 """
 
 
-def _error(source: str | dict) -> InvalidInput:
+def _error(source: str | dict[str, Any]) -> InvalidInput:
     with pytest.raises(InvalidInput) as caught:
         load_flow(source)
     return caught.value

@@ -1,0 +1,132 @@
+"""The demo flows end to end: the engine, call_service and the demo services (over the app's test client)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from fastapi import FastAPI
+from starlette.testclient import TestClient
+
+from centralino.bot.actions.http import call_service
+from centralino.bot.demo import demo_flows, demo_services
+from centralino.bot.dialog.engine import StepResult, TurnInput, advance, resume, start
+from centralino.bot.dialog.flow import Flow, load_flow
+from centralino.web import demo_services as demo_service_routes
+
+
+@dataclass(frozen=True)
+class Ent:
+    kind: str
+    value: str
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[TestClient]:
+    app = FastAPI()
+    app.include_router(demo_service_routes.router)
+    with TestClient(app) as client:
+        yield client
+
+
+class Dialog:
+    """What the runtime does: feed turns, run the services the engine asks for, collect what it says."""
+
+    def __init__(self, name: str, http: TestClient) -> None:
+        self.flow: Flow = load_flow(demo_flows()[name])
+        self.specs = {spec.name: spec for spec in demo_services("http://testserver")}
+        self.http = http
+        self.said: list[str] = []
+        self.documents: list[tuple[str, bytes]] = []
+        self.result: StepResult | None = None
+
+    def _settle(self, result: StepResult) -> StepResult:
+        while True:
+            for say in result.says:
+                self.said.append(say.text)
+                if say.document is not None:
+                    self.documents.append((say.filename or "", say.document))
+            if result.call is None:
+                self.result = result
+                return result
+            answer = call_service(self.specs[result.call.service], result.call.inputs, client=self.http)
+            result = resume(self.flow, result.state, answer)  # type: ignore[arg-type]
+
+    def send(self, text: str, **kw: object) -> StepResult:
+        turn = TurnInput(text=text, **kw)  # type: ignore[arg-type]
+        if self.result is None:
+            return self._settle(start(self.flow, turn))
+        assert self.result.state is not None and self.result.ending is None
+        return self._settle(advance(self.flow, self.result.state, turn))
+
+
+def test_order_status_in_italian_with_the_number_in_the_first_message(http: TestClient) -> None:
+    dialog = Dialog("order_status", http)
+    result = dialog.send("ciao, dov'è il mio ordine 100234?", entities=[Ent("order_number", "100234")])
+    assert result.ending is not None and result.ending.kind == "answer"
+    assert result.ending.text is not None and result.ending.text.startswith("L'ordine 100234 è in viaggio con BRT")
+
+
+def test_order_status_unknown_number_is_asked_again_in_english(http: TestClient) -> None:
+    dialog = Dialog("order_status", http)
+    dialog.send("where is my order?", language="en")
+    result = dialog.send("it's 424242")
+    assert dialog.said[-2:] == ["I can't find order 424242.",
+                                "What is your order number? You'll find it in the confirmation email (e.g. 100234)."]
+    result = dialog.send("sorry, 100235")
+    assert result.ending is not None and result.ending.text is not None
+    assert result.ending.text.startswith("Order 100235 was delivered on")
+
+
+def test_boarding_pass_sends_the_pdf(http: TestClient) -> None:
+    dialog = Dialog("boarding_pass", http)
+    dialog.send("mi mandi la carta d'imbarco?")
+    dialog.send("abc123")
+    result = dialog.send("Rossi")
+    assert result.ending is not None and result.ending.kind == "answer"
+    assert [name for name, _ in dialog.documents] == ["boarding-pass-ABC123.pdf"]
+    assert dialog.documents[0][1].startswith(b"%PDF")
+    assert "Ecco la carta d'imbarco per la prenotazione ABC123. Buon viaggio!" in dialog.said
+
+
+def test_boarding_pass_wrong_surname_hands_off(http: TestClient) -> None:
+    dialog = Dialog("boarding_pass", http)
+    dialog.send("boarding pass please", language="en")
+    dialog.send("XYZ789")
+    result = dialog.send("Jones")
+    assert result.ending is not None and result.ending.kind == "handoff"
+    assert result.ending.reason == "booking_not_found" and dialog.documents == []
+
+
+def test_change_delivery_date_confirmed_and_rescheduled(http: TestClient) -> None:
+    wanted = (date.today() + timedelta(days=4)).isoformat()
+    dialog = Dialog("change_delivery_date", http)
+    dialog.send("voglio cambiare la data di consegna dell'ordine 100236",
+                entities=[Ent("order_number", "100236")])
+    result = dialog.send("venerdì", entities=[Ent("date", wanted)])
+    assert result.says[-1].buttons == (("yes", "Sì"), ("no", "No"))
+    result = dialog.send("", reply_id="yes")
+    assert result.ending is not None and result.ending.kind == "answer"
+    assert result.ending.text == f"Fatto! La consegna dell'ordine 100236 è ora prevista il {wanted}."
+
+
+def test_change_delivery_date_refused_by_the_service_opens_a_case(http: TestClient) -> None:
+    too_late = (date.today() + timedelta(days=90)).isoformat()
+    dialog = Dialog("change_delivery_date", http)
+    dialog.send("change my delivery date", language="en")
+    dialog.send("order 100234")
+    dialog.send(f"on {too_late}")
+    result = dialog.send("yes")
+    assert result.ending is not None and result.ending.kind == "open_case"
+    assert result.ending.case is not None and result.ending.case["type"] == "delivery_change"
+    assert result.ending.case["title"] == f"Change delivery of order 100234 to {too_late}"
+    assert result.ending.case["fields"] == {"order_number": "100234", "requested_date": too_late}
+
+
+def test_change_delivery_date_of_a_delivered_order_is_answered(http: TestClient) -> None:
+    dialog = Dialog("change_delivery_date", http)
+    result = dialog.send("cambio data consegna ordine 100235", entities=[Ent("order_number", "100235")])
+    assert result.ending is not None and result.ending.kind == "answer"
+    assert result.ending.text is not None and "è già stato consegnato" in result.ending.text
