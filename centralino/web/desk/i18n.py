@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from centralino.web.desk.i18n_automation import EN as AUTOMATION_EN
 from centralino.web.desk.i18n_automation import IT as AUTOMATION_IT
+from centralino.web.desk.i18n_bot_admin import EN as BOT_ADMIN_EN
+from centralino.web.desk.i18n_bot_admin import IT as BOT_ADMIN_IT
 from centralino.web.desk.i18n_bot_desk import EN as BOT_DESK_EN
 from centralino.web.desk.i18n_bot_desk import IT as BOT_DESK_IT
 from centralino.web.desk.i18n_cases import EN as CASE_EN
@@ -878,6 +880,8 @@ MESSAGES["en"].update(CONTACTS_EN)
 MESSAGES["it"].update(CONTACTS_IT)
 MESSAGES["en"].update(BOT_DESK_EN)
 MESSAGES["it"].update(BOT_DESK_IT)
+MESSAGES["en"].update(BOT_ADMIN_EN)
+MESSAGES["it"].update(BOT_ADMIN_IT)
 
 
 def language_of(value: str | None) -> str:
