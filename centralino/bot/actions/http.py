@@ -85,7 +85,8 @@ def check_spec(spec: ServiceSpec) -> None:
     parts = urlsplit(head)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("url must be an absolute http(s) URL", field="url")
-    if len(head) < len(spec.url) and not parts.path:  # a placeholder before the path: host could change
+    host_closed = re.match(r"^[a-z][a-z0-9+.-]*://[^/?#]*[/?#]", head, re.IGNORECASE) is not None
+    if len(head) < len(spec.url) and not host_closed:  # a placeholder before the path: the host could change
         raise InvalidInput("url: placeholders may appear only in the path or query, not the host", field="url")
     for where, env, source in (("url", _url_env, spec.url), ("request_template", _body_env, spec.request_template)):
         try:

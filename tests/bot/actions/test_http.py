@@ -219,6 +219,12 @@ def test_check_spec_names_the_field(spec: ServiceSpec, field: str) -> None:
     assert not result.ok and result.attempts == 0 and "misconfigured" in (result.error or "")
 
 
+@pytest.mark.parametrize("url", ["https://shop.example/orders/{{ n }}", "https://shop.example?n={{ n }}",
+                                 "http://127.0.0.1:8000/x/{{ n }}/y", "https://shop.example/fixed"])
+def test_check_spec_accepts_placeholders_after_the_host(url: str) -> None:
+    check_spec(ServiceSpec(name="s", url=url))
+
+
 def test_extract_path() -> None:
     doc = {"a": {"b": [{"c": 1}, {"c": 2}]}, "list": [[1, 2]]}
     assert extract_path(doc, "a.b[0].c") == 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,17 @@ def test_a_good_flow_loads_and_round_trips_through_its_json_form() -> None:
     assert load_flow(flow_to_dict(flow)) == flow
 
 
-def test_every_demo_flow_is_valid() -> None:
-    names = [load_flow(path.read_text(encoding="utf-8")).name for path in sorted(DEMO.glob("*.yaml"))]
-    assert names == ["boarding_pass", "change_delivery_date", "order_status"]
+def test_every_demo_flow_is_valid_and_round_trips() -> None:
+    flows = [load_flow(path.read_text(encoding="utf-8")) for path in sorted(DEMO.glob("*.yaml"))]
+    assert [f.name for f in flows] == ["boarding_pass", "change_delivery_date", "order_status"]
+    for flow in flows:
+        assert load_flow(json.loads(json.dumps(flow_to_dict(flow)))) == flow
+
+
+def test_a_confirm_keeps_its_attempts_through_the_json_form() -> None:
+    flow = load_flow("name: f\nsteps:\n  - {id: c, kind: confirm, prompt: '?', yes: e, no: e, max_attempts: 1}\n"
+                     "  - {id: e, kind: end, handoff: true}\n")
+    assert load_flow(flow_to_dict(flow)).steps[0].max_attempts == 1
 
 
 @pytest.mark.parametrize(("source", "field"), [
