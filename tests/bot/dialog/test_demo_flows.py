@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from centralino.bot.actions.http import call_service
-from centralino.bot.demo import demo_flows, demo_services
+from centralino.bot.demo import DEMO_CASE_TYPE, demo_flows, demo_services
 from centralino.bot.dialog.engine import StepResult, TurnInput, advance, resume, start
 from centralino.bot.dialog.flow import Flow, load_flow
+from centralino.domain.cases import check_fields, parse_case_type
 from centralino.web import demo_services as demo_service_routes
 
 
@@ -130,3 +131,16 @@ def test_change_delivery_date_of_a_delivered_order_is_answered(http: TestClient)
     result = dialog.send("cambio data consegna ordine 100235", entities=[Ent("order_number", "100235")])
     assert result.ending is not None and result.ending.kind == "answer"
     assert result.ending.text is not None and "è già stato consegnato" in result.ending.text
+
+
+def test_the_demo_case_type_accepts_the_case_the_flow_opens(http: TestClient) -> None:
+    wanted = (date.today() + timedelta(days=90)).isoformat()
+    dialog = Dialog("change_delivery_date", http)
+    dialog.send("cambiare data consegna ordine 100236", entities=[Ent("order_number", "100236")])
+    dialog.send(wanted)
+    result = dialog.send("sì")
+    assert result.ending is not None and result.ending.case is not None
+    case_type = parse_case_type(DEMO_CASE_TYPE)
+    assert case_type.key == result.ending.case["type"]
+    assert check_fields(case_type, result.ending.case["fields"], complete=True) == {
+        "order_number": "100236", "requested_date": wanted}
