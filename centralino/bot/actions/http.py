@@ -35,6 +35,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_RETRIES = 5
 MAX_TIMEOUT_S = 60.0
+TEXT_MAX = 4096
 _PATH_RE = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 _HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
 
@@ -96,6 +97,8 @@ def check_spec(spec: ServiceSpec) -> None:
             raise InvalidInput(f"{where}: template error: {exc}", field=where) from None
     if spec.auth_header is not None and not _HEADER_NAME_RE.match(spec.auth_header):
         raise InvalidInput("auth_header must be a header name like Authorization", field="auth_header")
+    if spec.auth_secret is not None and any(c in spec.auth_secret for c in "\r\n\0"):
+        raise InvalidInput("auth_secret must be one line", field="auth_secret")
     for name, value in spec.headers.items():
         if not _HEADER_NAME_RE.match(name) or "\n" in value or "\r" in value:
             raise InvalidInput(f"header {name!r} is not a valid header", field=f"headers.{name}")
@@ -221,7 +224,8 @@ def _answer(spec: ServiceSpec, response: httpx.Response, content: bytes, attempt
                 if (value := extract_path(document, path)) is not None}
         return done(attempts, ok=True, status=status, data=data)
     if media_type.startswith("text/"):
-        return done(attempts, ok=True, status=status, data={"text": content.decode("utf-8", "replace")})
+        text = content.decode("utf-8", "replace")[:TEXT_MAX]  # lands in the dialog's state: keep it small
+        return done(attempts, ok=True, status=status, data={"text": text})
     if not content:
         return done(attempts, ok=True, status=status)
     return done(attempts, ok=True, status=status, document=content, content_type=media_type or None,

@@ -209,6 +209,7 @@ def test_invalid_json_and_bad_templates_are_results_not_exceptions(base: str, cl
     (ServiceSpec(name="s", url="https://shop.example/", timeout_s=0), "timeout_s"),
     (ServiceSpec(name="s", url="https://shop.example/", retries=9), "retries"),
     (ServiceSpec(name="s", url="https://shop.example/", auth_header="Bad Header"), "auth_header"),
+    (ServiceSpec(name="s", url="https://shop.example/", auth_header="X", auth_secret="a\r\nHost: evil"), "auth_secret"),
     (ServiceSpec(name="s", url="https://shop.example/", response_mapping={"x": "a..b"}), "response_mapping.x"),
 ])
 def test_check_spec_names_the_field(spec: ServiceSpec, field: str) -> None:
