@@ -63,3 +63,9 @@ def labelled_examples(conn: Connection) -> list[dict[str, Any]]:
                         .join(bot_intents, i.id == e.intent_id).where(i.enabled.is_(True))
                         .order_by(e.id)).mappings()
     return [dict(r) for r in rows]
+
+
+def newest_created_at(conn: Connection) -> datetime | None:
+    """When the newest version (whatever its state) was trained: the scheduler's reference point."""
+    value: datetime | None = conn.execute(select(func.max(bot_models.c.created_at))).scalar()
+    return value

@@ -1,0 +1,143 @@
+"""The virtual agent's pages for the business (/desk/bot/…): intents (with each one's precision and coverage at
+its threshold, so automation is raised knowingly), one intent's examples and settings, import/export, flows (a
+YAML editor and a read-only step view), services (secret write-only, a test call), models (train now, versions
+with their metrics, activate/roll back) and learning candidates (label in one click; agents too).
+
+Server-rendered; static/bot_admin.js sends the forms to /api/v1/bot (CSRF header, as every desk page), which
+checks them once and names the wrong field next to the form. Everything shown is escaped by the templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from centralino.app.bot_admin_flows import step_view
+from centralino.app.bot_admin_setup import BotAdministration
+from centralino.domain.access import Principal
+from centralino.domain.bot_config import AUTOMATION_LEVELS
+from centralino.errors import NotFound
+from centralino.web.desk.pages import _to_sign_in, page_principal, render
+from centralino.web.desk.supervisor_pages import may_supervise
+from centralino.web.principal import services
+
+router = APIRouter(prefix="/desk/bot", include_in_schema=False)
+
+SCRIPT = "bot_admin.js"
+PAGE = 50
+
+
+def _bot(request: Request) -> BotAdministration | None:
+    found: BotAdministration | None = getattr(services(request), "bot_admin", None)
+    return found
+
+
+def _gate(request: Request, *, agents: bool = False) -> tuple[Principal, BotAdministration] | Response:
+    """The signed-in principal and the bot's use cases, or the page to answer instead (sign-in, not found)."""
+    principal = page_principal(request)
+    if principal is None:
+        return _to_sign_in(request)
+    bot = _bot(request)
+    if bot is None or not (agents or may_supervise(principal)):
+        return render(request, "not_found.html", status=404, principal=principal, script=None)
+    return principal, bot
+
+
+def _page(request: Request, template: str, principal: Principal, tab: str, **context: Any) -> Response:
+    return render(request, template, principal=principal, script=SCRIPT, tab=tab,
+                  manager=may_supervise(principal), **context)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+@router.get("")
+def bot_home(request: Request) -> Response:
+    principal = page_principal(request)
+    if principal is None:
+        return _to_sign_in(request)
+    return RedirectResponse("/desk/bot/intents" if may_supervise(principal) else "/desk/bot/candidates",
+                            status_code=303)
+
+
+@router.get("/intents")
+def intents_page(request: Request) -> Response:
+    gate = _gate(request)
+    if isinstance(gate, Response):
+        return gate
+    principal, bot = gate
+    intents = bot.intents.intents(principal)
+    report = bot.intents.report(principal)
+    return _page(request, "bot_intents.html", principal, "intents", intents=intents, report=report,
+                 percent=_percent, levels=AUTOMATION_LEVELS)
+
+
+@router.get("/intents/{intent_id}")
+def intent_page(request: Request, intent_id: int, cursor: str | None = None) -> Response:
+    gate = _gate(request)
+    if isinstance(gate, Response):
+        return gate
+    principal, bot = gate
+    try:
+        intent = bot.intents.intent(principal, intent_id)
+        examples, next_cursor = bot.intents.examples(principal, intent_id, limit=PAGE, cursor=cursor)
+    except NotFound:
+        return render(request, "not_found.html", status=404, principal=principal, script=None)
+    figures = bot.intents.report(principal)["intents"].get(intent["name"])
+    return _page(request, "bot_intent.html", principal, "intents", intent=intent, examples=examples,
+                 next_cursor=next_cursor, cursor=cursor, figures=figures, percent=_percent,
+                 levels=AUTOMATION_LEVELS, flows=bot.flows.flows(principal))
+
+
+@router.get("/flows")
+def flows_page(request: Request) -> Response:
+    gate = _gate(request)
+    if isinstance(gate, Response):
+        return gate
+    principal, bot = gate
+    return _page(request, "bot_flows.html", principal, "flows", flows=bot.flows.flows(principal))
+
+
+@router.get("/flows/{flow_id}")
+def flow_page(request: Request, flow_id: int) -> Response:
+    gate = _gate(request)
+    if isinstance(gate, Response):
+        return gate
+    principal, bot = gate
+    try:
+        flow = bot.flows.flow(principal, flow_id)
+    except NotFound:
+        return render(request, "not_found.html", status=404, principal=principal, script=None)
+    return _page(request, "bot_flow.html", principal, "flows", flow=flow, steps=step_view(flow["definition"]))
+
+
+@router.get("/services")
+def services_page(request: Request) -> Response:
+    gate = _gate(request)
+    if isinstance(gate, Response):
+        return gate
+    principal, bot = gate
+    return _page(request, "bot_services.html", principal, "services", services=bot.flows.services(principal))
+
+
+@router.get("/models")
+def models_page(request: Request) -> Response:
+    gate = _gate(request)
+    if isinstance(gate, Response):
+        return gate
+    principal, bot = gate
+    return _page(request, "bot_models.html", principal, "models", versions=bot.models.versions(), percent=_percent)
+
+
+@router.get("/candidates")
+def candidates_page(request: Request, cursor: str | None = None, state: str = "pending") -> Response:
+    gate = _gate(request, agents=True)
+    if isinstance(gate, Response):
+        return gate
+    principal, bot = gate
+    state = state if state in ("pending", "labelled", "dismissed") else "pending"
+    items, next_cursor = bot.learning.candidates(principal, state=state, limit=PAGE, cursor=cursor)
+    return _page(request, "bot_candidates.html", principal, "candidates", candidates=items, next_cursor=next_cursor,
+                 cursor=cursor, state=state, intents=bot.intents.intents(principal), percent=_percent)
