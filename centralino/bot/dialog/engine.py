@@ -353,11 +353,15 @@ def _choice(step: Step, turn: TurnInput) -> str | None:
     said = _normal(turn.text)
     if said.isdigit() and 1 <= int(said) <= len(step.choices):  # "2": the numbered options of plain text
         return step.choices[int(said) - 1].value
+    named: list[str] = []
     for choice in step.choices:
         names = {_normal(choice.id), _normal(choice.value)} | {_normal(t) for t in choice.title.values()}
         if said in names:
             return choice.value
-    return None
+        if any(name and f" {name} " in f" {said} " for name in names):
+            named.append(choice.value)
+    # "di pomeriggio, grazie": the one choice whose title is said among other words
+    return named[0] if len(named) == 1 else None
 
 
 def _valid(step: Step, value: str) -> bool:

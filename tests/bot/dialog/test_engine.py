@@ -185,7 +185,8 @@ def test_confirm_reprompts_an_unclear_answer_with_the_buttons_again(flow: Flow) 
         ("Sorry, I didn't get that. Confirm afternoon for 123456?", (("yes", "Yes"), ("no", "No")))]
 
 
-@pytest.mark.parametrize("answer", [("", "morning"), ("1", None), ("mattina", None), ("Morning", None)])
+@pytest.mark.parametrize("answer", [("", "morning"), ("1", None), ("mattina", None), ("Morning", None),
+                                    ("di mattina, grazie", None)])
 def test_a_choice_is_a_tap_a_number_or_its_title_in_any_language(flow: Flow, answer: tuple[str, str | None]) -> None:
     state = _to_confirm(flow)
     at_choice = DialogState.from_json({**state.to_json(), "step": "ask_when"})
@@ -292,6 +293,13 @@ steps:
     assert result.ending is not None and result.ending.text == "Buon viaggio"
     no_document = resume(flow, called.state, ServiceResult(ok=True, status=200))  # type: ignore[arg-type]
     assert no_document.ending is not None and no_document.ending.reason == "service_failed"
+
+
+def test_an_answer_naming_two_choices_is_asked_again(flow: Flow) -> None:
+    at_choice = DialogState.from_json({**_to_confirm(flow).to_json(), "step": "ask_when"})
+    result = advance(flow, at_choice, turn("mattina o pomeriggio"))
+    assert result.state is not None and result.state.step == "ask_when" and result.state.attempts == 1
+    assert result.says[0].text == "Non ho capito. Quando?"
 
 
 def test_more_than_three_choices_are_a_list() -> None:
