@@ -1,7 +1,6 @@
-"""Factories for bot rows (sessions, turns) and bot events, for the desk's tests (tests/web/test_desk_bot.py).
-
-(Reconstructed by H3 from its use in tests/web/test_desk_bot.py after H3 overwrote the original by mistake;
-the runtime's own helpers are tests/bot_runtime_helpers.py.)"""
+"""Factories for bot rows (sessions, turns) written directly, as the runtime would leave them, and the events it
+emits: the desk's tests (tests/web/test_desk_bot.py, tests/app/test_bot_desk.py, the browser test) do not depend on
+the runtime deciding anything. The runtime's own helpers are tests/bot_runtime_helpers.py."""
 
 from __future__ import annotations
 
