@@ -36,7 +36,8 @@ TEXT_MAX = 4096
 HANDOFF_WORDS = frozenset({"operatore", "operatrice", "operator", "agent", "agente", "human", "umano", "persona"})
 YES_WORDS = frozenset({"si", "sì", "sí", "s", "yes", "y", "ok", "okay", "certo", "confermo", "esatto", "giusto",
                        "va bene", "vabene", "yeah", "yep", "sure", "correct", "confirm", "👍"})
-NO_WORDS = frozenset({"no", "n", "nope", "non", "annulla", "negativo", "cancel", "sbagliato", "wrong", "👎"})
+NO_WORDS = frozenset({"no", "n", "nope", "annulla", "negativo", "cancel", "sbagliato", "wrong", "non confermo",
+                      "non va bene", "non ora", "not now", "no way", "👎"})
 DEFAULT_TOPIC_THRESHOLD = 0.8
 
 _UI = {
@@ -391,7 +392,8 @@ def _yes_no(turn: TurnInput) -> bool | None:
     said = _normal(turn.text)
     if said in ("1", "2"):  # the numbered options of plain text: 1. yes 2. no
         return said == "1"
-    for candidate in (said, " ".join(said.split()[:2]), said.split()[0] if said else ""):
+    words = said.split()
+    for candidate in (said, " ".join(words[:3]), " ".join(words[:2]), words[0] if words else ""):
         if candidate in YES_WORDS:
             return True
         if candidate in NO_WORDS:

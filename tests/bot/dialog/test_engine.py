@@ -170,7 +170,8 @@ def test_an_invalid_entity_in_the_first_message_is_asked_for(flow: Flow) -> None
     ("sì", None, "booked"), ("Si, grazie", None, "booked"), ("yes", None, "booked"), ("ok", None, "booked"),
     ("1", None, "booked"), ("", "yes", "booked"),
     ("no", None, "not_booked"), ("No grazie.", None, "not_booked"), ("2", None, "not_booked"),
-    ("", "no", "not_booked"), ("nope", None, "not_booked"),
+    ("", "no", "not_booked"), ("nope", None, "not_booked"), ("non va bene, grazie", None, "not_booked"),
+    ("Non confermo", None, "not_booked"), ("va bene", None, "booked"),
 ])
 def test_confirm_understands_yes_and_no(flow: Flow, answer: str, reply_id: str | None, expected: str) -> None:
     result = advance(flow, _to_confirm(flow), turn(answer, reply_id=reply_id))
@@ -180,6 +181,7 @@ def test_confirm_understands_yes_and_no(flow: Flow, answer: str, reply_id: str |
 
 
 def test_confirm_reprompts_an_unclear_answer_with_the_buttons_again(flow: Flow) -> None:
+    assert advance(flow, _to_confirm(flow), turn("non lo so")).says[0].text.startswith("Non ho capito.")
     result = advance(flow, _to_confirm(flow, "en"), turn("maybe later"))
     assert result.ending is None and [(s.text, s.buttons) for s in result.says] == [
         ("Sorry, I didn't get that. Confirm afternoon for 123456?", (("yes", "Yes"), ("no", "No")))]
