@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from centralino.app.unit_of_work import unit_of_work
 from centralino.bot.nlu.model import IntentModel, train
@@ -84,29 +85,41 @@ class BotModels:
                                    code="bot.too_few_intents")
             model = train(training, encoder=self.encoder, seed=0)
             scored = score(model, held_back)
+            self.forget()  # judge against the version active now, not a cached one
             current = self.active()
             baseline = score(current[1], held_back) if current is not None else None
             state, reason = judge(scored, baseline, current[0] if current else None)
             metrics = {**scored, "train_examples": len(training), "intents": sorted(intents),
                        "compared_with": None if current is None or baseline is None else
                        {"version": current[0], "accuracy": baseline["accuracy"]}}
-            now = self.clock()
-            with unit_of_work(self.engine, self.bus) as uow:
-                version = repo.next_version(uow.conn)
-                if state == "active":
-                    repo.retire_active(uow.conn)
-                repo.insert_version(uow.conn, {
-                    "version": version, "state": state, "encoder": model.encoder_name, "blob": model.to_bytes(),
-                    "metrics": metrics, "trained_examples": len(training), "reason": reason,
-                    "trained_by": actor[:64], "created_at": now, "activated_at": now if state == "active" else None})
-                uow.emit("bot.model_trained", version=version, state=state, accuracy=scored["accuracy"],
-                         actor=actor)
-                if state == "active":
-                    uow.emit("bot.model_activated", version=version, actor=actor)
+            values = {"state": state, "encoder": model.encoder_name, "blob": model.to_bytes(), "metrics": metrics,
+                      "trained_examples": len(training), "reason": reason, "trained_by": actor[:64]}
+            for attempt in range(3):
+                try:
+                    version = self._store(values, actor)
+                    break
+                except IntegrityError:  # another process stored the same version number first: take the next
+                    if attempt == 2:
+                        raise
             if state == "active":
                 self._cached = (version, model)
                 self._checked_at = time.monotonic()
             return version
+
+    def _store(self, values: dict[str, Any], actor: str) -> int:
+        now = self.clock()
+        active = values["state"] == "active"
+        with unit_of_work(self.engine, self.bus) as uow:
+            version = repo.next_version(uow.conn)
+            if active:
+                repo.retire_active(uow.conn)
+            repo.insert_version(uow.conn, {**values, "version": version, "created_at": now,
+                                           "activated_at": now if active else None})
+            uow.emit("bot.model_trained", version=version, state=values["state"],
+                     accuracy=values["metrics"]["accuracy"], actor=actor)
+            if active:
+                uow.emit("bot.model_activated", version=version, actor=actor)
+        return version
 
     # --- manual activation and rollback -------------------------------------------------------------------
 
