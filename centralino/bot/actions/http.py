@@ -24,9 +24,9 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from centralino.bot.actions.types import ServiceResult
+from centralino.bot.templating import sandbox
 from centralino.errors import InvalidInput
 
 __all__ = ["ServiceResult", "ServiceSpec", "call_service", "check_spec", "extract_path"]
@@ -73,8 +73,8 @@ def _body_finalize(value: Any) -> str:
     return json.dumps("" if value is None else str(value), ensure_ascii=False)[1:-1]
 
 
-_url_env = SandboxedEnvironment(autoescape=False, finalize=_url_finalize)
-_body_env = SandboxedEnvironment(autoescape=False, finalize=_body_finalize)
+_url_env = sandbox(finalize=_url_finalize)
+_body_env = sandbox(finalize=_body_finalize)
 _body_env.filters["json"] = _json_filter
 
 

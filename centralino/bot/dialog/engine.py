@@ -26,10 +26,10 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from jinja2 import Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from centralino.bot.actions.types import ServiceResult
 from centralino.bot.dialog.flow import Condition, Flow, Step, Texts
+from centralino.bot.templating import sandbox
 
 MAX_STEPS_PER_TURN = 100  # a branch cycle without an ask in it: hand off instead of spinning
 TEXT_MAX = 4096
@@ -484,7 +484,7 @@ def _context(state: DialogState) -> dict[str, Any]:
     return {**state.slots, "language": state.language, "entities": dict(state.entities)}
 
 
-_env = SandboxedEnvironment(autoescape=False)  # chat text, never HTML: the channel sends it as plain text
+_env = sandbox()  # chat text, never HTML: the channel sends it as plain text
 
 
 @lru_cache(maxsize=512)

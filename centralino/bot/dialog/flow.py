@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 from jinja2 import TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
 
+from centralino.bot.templating import sandbox
 from centralino.errors import InvalidInput
 
 # Entity kinds the NLU extracts (bot/nlu/entities.py) plus "text": the customer's message as it is.
@@ -37,7 +37,7 @@ SLOT_SOURCES = ("slot", "entity", "result")  # what a branch may look at: `on: s
 
 Texts = Mapping[str, str]  # language -> template; "*" when one text serves every language
 
-_syntax = SandboxedEnvironment(autoescape=False)
+_syntax = sandbox()
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster than the pure-Python loader
 
 
