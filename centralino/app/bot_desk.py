@@ -108,4 +108,6 @@ class BotDesk:
             else:  # already theirs (not the bot's usual state, but possible): the session's end is audited alone
                 self._audit(uow, principal, "bot.taken_over", conversation_id,
                             {"bot_session": SessionState.ENDED.value})
-            uow.emit("bot.taken_over", conversation_id=conversation_id, user_id=me, actor=principal.actor)
+            # the runtime's own event for a session a person took (app/bot_ownership.py on_assigned)
+            uow.emit("bot.session_ended", conversation_id=conversation_id, reason="taken_over", user_id=me,
+                     actor=principal.actor)

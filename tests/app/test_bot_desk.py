@@ -105,7 +105,8 @@ def test_take_over_ends_the_session_assigns_and_tells_the_runtime(services, org,
     assert session_state(services, org.care_conversation) == "ended"
     [conversation] = rows(services, conversations, conversations.c.id == org.care_conversation)
     assert conversation["assignee_user_id"] == org.agent_care
-    assert recorder.types()[-2:] == ["conversation.assigned", "bot.taken_over"]
-    taken = recorder.events[-1].payload
-    assert taken == {"conversation_id": org.care_conversation, "user_id": org.agent_care,
+    assert [t for t in recorder.types() if t.startswith(("conversation.", "bot."))] == [
+        "conversation.assigned", "bot.session_ended"]
+    ended = recorder.events[-1].payload
+    assert ended == {"conversation_id": org.care_conversation, "reason": "taken_over", "user_id": org.agent_care,
                      "actor": f"user:{org.agent_care}"}

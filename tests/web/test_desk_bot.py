@@ -141,7 +141,7 @@ def test_take_over_ends_the_bot_session_and_assigns_the_conversation(client, org
     assigned = [e for e in recorder.events if e.type == "conversation.assigned"]
     assert [(e.payload["conversation_id"], e.payload["assignee_user_id"]) for e in assigned] == [
         (org.care_conversation, org.agent_care)]
-    assert "bot.taken_over" in recorder.types()
+    assert "bot.session_ended" in recorder.types()
     # no badge, no take-over any more; a second take-over is refused and changes nothing
     assert "bot-owner" not in client.get("/desk/inbox/rows?view=mine").text
     assert 'data-bot-action="take-over"' not in client.get(f"/desk/conversations/{org.care_conversation}/header").text

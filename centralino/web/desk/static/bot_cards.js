@@ -16,6 +16,14 @@ export function setupBotCards(id, composerText, { showMessage, redrawHeader, onS
     document.getElementById("bot-cards").replaceWith(replacement);
   }
 
+  // The runtime's events come in bursts (a suggestion: bot.handed_off, bot.turn_decided, bot.suggested in one
+  // transaction): they redraw once.
+  let timer = null;
+  function soon() {
+    clearTimeout(timer);
+    timer = setTimeout(redraw, 50);
+  }
+
   function suggestionShown() { return Boolean(document.getElementById("bot-suggestion")); }
 
   function fail(detail) {
@@ -69,10 +77,10 @@ export function setupBotCards(id, composerText, { showMessage, redrawHeader, onS
   // A live event of this conversation: whether the bot cards need a redraw. Only a page showing the conversation
   // gets here, and only bot events (or a change that can make a shown suggestion stale) cost a request.
   return function hear(item) {
-    if (item.type === "bot.handed_off") { redraw(); redrawHeader(); return true; }
-    if (item.type.startsWith("bot.")) { redraw(); return true; }
-    if ((item.type === "message.received" || item.type === "message.queued") && suggestionShown()) redraw();
-    else if (item.type === "conversation.assigned" && document.getElementById("bot-summary")) redraw();
+    if (item.type === "bot.handed_off") { soon(); redrawHeader(); return true; }
+    if (item.type.startsWith("bot.")) { soon(); return true; }
+    if ((item.type === "message.received" || item.type === "message.queued") && suggestionShown()) soon();
+    else if (item.type === "conversation.assigned" && document.getElementById("bot-summary")) soon();
     return false;
   };
 }
