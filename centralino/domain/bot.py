@@ -139,6 +139,8 @@ REASON_TEXT = {
     "cannot_send": "the bot could not send its answer",
     "no_model": "no trained model yet",
     "failed": "the bot failed on this message",
+    "not_text": "the customer sent something other than text",
+    "case_failed": "the case could not be opened",
 }
 
 

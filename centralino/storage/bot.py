@@ -73,7 +73,7 @@ def session(conn: Connection, conversation_id: int, *, lock: bool = False) -> di
 def start_sessions(conn: Connection, conversation_ids: list[int], existing: set[int], language: dict[int, str],
                    now: datetime) -> None:
     """A fresh active session for each conversation (one that had an earlier session starts over)."""
-    fresh = {"state": "active", "flow_id": None, "dialog": {}, "rephrased": 0, "intent": None, "entities": [],
+    fresh: dict[str, Any] = {"state": "active", "flow_id": None, "dialog": {}, "rephrased": 0, "intent": None, "entities": [],
              "summary": {}, "started_at": now, "updated_at": now}
     new = [{"conversation_id": cid, "language": language.get(cid), **fresh} for cid in conversation_ids
            if cid not in existing]
@@ -144,6 +144,10 @@ def finish(conn: Connection, turn_id: int, holder: str, values: dict[str, Any]) 
     UPDATE locks the row until the caller commits, so no other worker records it too."""
     return conn.execute(update(bot_turns).where(t.id == turn_id, t.state == "pending", t.claimed_by == holder)
                         .values(**values, claimed_until=None)).rowcount > 0
+
+
+def update_turn(conn: Connection, turn_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(bot_turns).where(t.id == turn_id).values(**values))
 
 
 def release(conn: Connection, turn_id: int, holder: str, error: str, retry_at: datetime) -> None:

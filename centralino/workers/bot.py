@@ -1,0 +1,77 @@
+"""The bot worker: answers pending bot turns (app/bot.py). Woken after commit by `bot.turn_queued` (the inbound
+transaction that stored the message wrote the turn), it also sweeps on start and every `bot_poll_s`: turns
+stored by other processes, turns whose worker died (their lease lapsed), turns waiting for a retry.
+
+Several processes may run it against one database: a turn is taken with a lease (SELECT … FOR UPDATE SKIP
+LOCKED on PostgreSQL), only the lease holder may record its decision, and a conversation's turns are taken one
+at a time, oldest first. Turns of different conversations are answered concurrently (`bot_concurrency`), so a
+slow service call does not hold up the other customers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+
+from centralino.app.bot import BotRuntime
+from centralino.events.bus import Event, EventBus
+
+log = logging.getLogger(__name__)
+
+WAKE_EVENT = "bot.turn_queued"  # app/bot_ownership.py
+
+
+def holder_name() -> str:
+    """This worker's name on the leases it takes (unique per process start)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class BotLoop:
+    def __init__(self, runtime: BotRuntime, bus: EventBus, poll_s: float, concurrency: int = 4) -> None:
+        self.runtime = runtime
+        self.bus = bus
+        self.poll_s = poll_s
+        self.concurrency = concurrency
+        self.holder = holder_name()
+        self.wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def notify(self, _event: Event | None = None) -> None:
+        """Called from whichever thread committed the turn."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.wake.set)
+
+    async def run_once(self) -> int:
+        """Claim a batch and answer it; how many turns were taken."""
+        ids = await asyncio.to_thread(self.runtime.claim, self.holder)
+        if not ids:
+            return 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def answer(turn_id: int) -> None:
+            async with gate:
+                await asyncio.to_thread(self.runtime.process, turn_id, self.holder)
+
+        await asyncio.gather(*(answer(i) for i in ids))
+        return len(ids)
+
+    async def run_forever(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.bus.subscribe(WAKE_EVENT, self.notify)
+        try:
+            while True:
+                self.wake.clear()
+                try:
+                    taken = await self.run_once()
+                except Exception:
+                    log.exception("bot round failed; retrying")
+                    taken = 0
+                if taken:
+                    continue  # a conversation's next message becomes claimable once its previous one is done
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_s)
+        finally:
+            self.bus.unsubscribe(WAKE_EVENT, self.notify)
