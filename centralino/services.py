@@ -11,6 +11,7 @@ from centralino.app.admin import AdminService
 from centralino.app.auth import AccessPolicy, AuthService
 from centralino.app.automation import Automation
 from centralino.app.automation_setup import install_automation
+from centralino.app.bot_admin_setup import BotAdministration, install_bot_admin
 from centralino.app.campaigns import CampaignService, install_campaigns
 from centralino.app.case_updates import CaseUpdates
 from centralino.app.cases_setup import Cases, install_cases
@@ -61,6 +62,7 @@ class Services:
     contact_admin: ContactAdmin | None = None  # merge, duplicates, CSV, GDPR, retention (app/contact_admin.py)
     cases: Cases | None = None  # cases, tasks, case types, work lists, case SLA (app/cases_setup.py)
     timeline: TimelineWriter | None = None  # the customer's and the case's story, one INSERT per transaction
+    bot_admin: BotAdministration | None = None  # intents, flows, services, models, learning (app/bot_admin*.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -99,5 +101,6 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.automation, services.case_updates = install_automation(
         engine, bus, services.desk, outbound, services.template_sender, lambda: services.cases)
     services.cases = install_cases(engine, bus)
+    services.bot_admin = install_bot_admin(settings, engine, bus, box)
     services.timeline = install_timeline(bus, lambda: datetime.now(UTC))  # last: after every batch listener
     return services

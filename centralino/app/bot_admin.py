@@ -18,9 +18,6 @@ from sqlalchemy import Connection, Engine
 
 from centralino.app.bot_models import BotModels
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
-from centralino.bot.nlu.datasets import parse_intents
-from centralino.bot.nlu.evaluate import precision_coverage, threshold_for_precision
-from centralino.bot.nlu.types import Prediction
 from centralino.domain import bot_config as rules
 from centralino.domain.access import Principal, Role
 from centralino.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -135,6 +132,8 @@ class BotAdmin:
         """The intents file (JSON or YAML), all or nothing: intents are created or updated by name (only the
         fields the file gives), new examples added; the first wrong field is named and nothing changes."""
         check_manager(principal)
+        from centralino.bot.nlu.datasets import parse_intents  # the NLU library: only when used
+
         parsed = parse_intents(source)
         data = yaml.safe_load(source) if isinstance(source, str) else source
         raw_intents = data["intents"]  # parse_intents checked it is a non-empty list of mappings
@@ -257,6 +256,9 @@ def add_example(uow: UnitOfWork, intent_id: int, text: Any, language: Any, *, so
 def intent_figures(evaluated: list[list[Any]], intent: str, threshold: float) -> dict[str, Any]:
     """[gold, predicted, confidence] rows -> support, precision and coverage at `threshold`, and the thresholds
     for the TARGETS precision (None: not reachable on this data)."""
+    from centralino.bot.nlu.evaluate import precision_coverage, threshold_for_precision
+    from centralino.bot.nlu.types import Prediction
+
     predictions = [Prediction(intent=p, confidence=float(c), ranking=()) for _, p, c in evaluated]
     gold = [g for g, _, _ in evaluated]
     figures = precision_coverage(predictions, gold, threshold).get(intent)

@@ -16,17 +16,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from centralino.app.unit_of_work import unit_of_work
-from centralino.bot.nlu.model import IntentModel, train
-from centralino.bot.nlu.types import Example, Prediction
 from centralino.errors import Conflict, InvalidInput, NotFound
 from centralino.events.bus import EventBus
 from centralino.storage import bot_models as repo
+
+if TYPE_CHECKING:
+    from centralino.bot.nlu.model import IntentModel
+    from centralino.bot.nlu.types import Example
 
 ACTIVE_TTL_S = 2.0
 # Scores within this of the active model's count as "not worse": accuracy on a few dozen eval examples moves
@@ -60,6 +62,8 @@ class BotModels:
                 if version is None:
                     self._cached = None
                 elif self._cached is None or self._cached[0] != version:
+                    from centralino.bot.nlu.model import IntentModel  # numpy/scikit-learn: only when a model is used
+
                     blob = repo.blob_of(conn, version)
                     self._cached = (version, IntentModel.from_bytes(blob)) if blob is not None else None
             self._checked_at = time.monotonic()
@@ -83,6 +87,8 @@ class BotModels:
             if len(intents) < 2:
                 raise InvalidInput("training needs training examples of at least two intents", field="examples",
                                    code="bot.too_few_intents")
+            from centralino.bot.nlu.model import train
+
             model = train(training, encoder=self.encoder, seed=0)
             scored = score(model, held_back)
             self.forget()  # judge against the version active now, not a cached one
@@ -168,6 +174,8 @@ class BotModels:
 
 
 def _example(row: dict[str, Any]) -> Example:
+    from centralino.bot.nlu.types import Example
+
     return Example(text=row["text"], intent=row["intent"], language=row["language"])
 
 
@@ -177,7 +185,7 @@ def score(model: IntentModel, held_back: Sequence[Example]) -> dict[str, Any]:
     whatever threshold the business picks, without running the model again."""
     if not held_back:
         return {"accuracy": None, "eval_examples": 0, "eval": []}
-    predictions: list[Prediction] = model.predict_many([e.text for e in held_back])
+    predictions = model.predict_many([e.text for e in held_back])
     rows = [[e.intent, p.intent, round(float(p.confidence), 4)] for e, p in zip(held_back, predictions, strict=True)]
     correct = sum(1 for gold, predicted, _ in rows if gold == predicted)
     return {"accuracy": correct / len(rows), "eval_examples": len(rows), "eval": rows}

@@ -20,6 +20,7 @@ from centralino.services import Services, build_services
 from centralino.storage.group_commit import GroupCommitWriter
 from centralino.web import access_log, admin, api, auth, errors, outbound, webhooks
 from centralino.web import automation as automation_routes
+from centralino.web import bot as bot_routes
 from centralino.web import campaigns as campaign_routes
 from centralino.web import cases as case_routes
 from centralino.web import consent as consent_routes
@@ -34,6 +35,7 @@ from centralino.web import timeline as timeline_routes
 from centralino.web.desk import actions as desk_actions
 from centralino.web.desk import automation_pages as desk_automation_pages
 from centralino.web.desk import bot_desk as desk_bot
+from centralino.web.desk import bot_pages as desk_bot_pages
 from centralino.web.desk import campaign_pages as desk_campaign_pages
 from centralino.web.desk import case_forms as desk_case_forms
 from centralino.web.desk import case_pages as desk_case_pages
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routing_routes.router)
     app.include_router(case_routes.router)
     app.include_router(automation_routes.router)
+    app.include_router(bot_routes.router)
     app.include_router(template_send_routes.router)
     app.include_router(demo_service_routes.router)  # the demo flows' stand-in business systems (docs/bot.md)
     app.include_router(notification_routes.router)
@@ -164,6 +167,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(desk_timeline_pages.router)
     app.include_router(desk_case_pages.router)
     app.include_router(desk_automation_pages.router)
+    app.include_router(desk_bot_pages.router)
     app.include_router(desk_case_forms.router)
     app.include_router(desk_work_pages.router)
     app.mount("/desk/static", StaticFiles(directory=desk_pages.STATIC_DIR), name="desk_static")

@@ -47,10 +47,9 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 def bot_admin(svc: Svc) -> BotAdministration:
-    found: BotAdministration | None = getattr(svc, "bot_admin", None)
-    if found is None:
+    if svc.bot_admin is None:
         raise NotFound("the virtual agent is not available in this process")
-    return found
+    return svc.bot_admin
 
 
 Bot = Annotated[BotAdministration, Depends(bot_admin)]

@@ -29,8 +29,7 @@ PAGE = 50
 
 
 def _bot(request: Request) -> BotAdministration | None:
-    found: BotAdministration | None = getattr(services(request), "bot_admin", None)
-    return found
+    return services(request).bot_admin
 
 
 def _gate(request: Request, *, agents: bool = False) -> tuple[Principal, BotAdministration] | Response:
