@@ -41,7 +41,7 @@ EN: dict[str, str] = {
 IT: dict[str, str] = {
     "bot.owner": "bot",
     "bot.owner_hint": "L'assistente virtuale sta rispondendo in questa conversazione",
-    "bot.take_over": "Subentra",
+    "bot.take_over": "Prendi in carico",
     "bot.summary_title": "Assistente virtuale",
     "bot.state.active": "sta rispondendo",
     "bot.state.handed_off": "passata a un operatore",
