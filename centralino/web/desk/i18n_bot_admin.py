@@ -4,12 +4,12 @@ i18n.MESSAGES."""
 from __future__ import annotations
 
 EN: dict[str, str] = {
-    "nav.bot": "Virtual agent",
+    "nav.bot": "Bot",
     "botadm.title": "Virtual agent",
     "botadm.tab.intents": "Intents",
     "botadm.tab.flows": "Flows",
     "botadm.tab.services": "Services",
-    "botadm.tab.models": "Models",
+    "botadm.tab.models": "Training",
     "botadm.tab.candidates": "To label",
     "botadm.intents": "Intents",
     "botadm.intents_hint": "What customers may want. For each intent choose how far the bot goes: answer by itself, "
@@ -20,6 +20,7 @@ EN: dict[str, str] = {
     "botadm.active_model": "Active model",
     "botadm.no_model": "No model is trained yet: add examples to at least two intents, then train one under Models.",
     "botadm.accuracy": "accuracy",
+    "botadm.col.accuracy": "Accuracy",
     "botadm.eval_examples": "held-back examples",
     "botadm.held_back": "held back",
     "botadm.col.intent": "Intent",
@@ -101,6 +102,7 @@ EN: dict[str, str] = {
     "botadm.auth_secret": "Auth secret",
     "botadm.secret_set": "secret set (leave empty to keep it)",
     "botadm.secret_none": "no secret",
+    "botadm.has_secret": "secret set",
     "botadm.request_template": "Request body template",
     "botadm.response_mapping": "Response mapping (JSON)",
     "botadm.timeout": "Timeout (s)",
@@ -109,7 +111,7 @@ EN: dict[str, str] = {
     "botadm.test_call": "Test call",
     "botadm.no_services": "No services yet.",
     "botadm.new_service": "New service",
-    "botadm.models": "Models",
+    "botadm.models": "Training and versions",
     "botadm.models_hint": "Training takes seconds. A new version answers only if it is not worse than the active "
                           "one on the held-back examples; otherwise it is refused, with the reason. You can activate "
                           "any version by hand, or roll back to the previous one.",
@@ -145,12 +147,12 @@ EN: dict[str, str] = {
 }
 
 IT: dict[str, str] = {
-    "nav.bot": "Assistente virtuale",
+    "nav.bot": "Bot",
     "botadm.title": "Assistente virtuale",
     "botadm.tab.intents": "Intenti",
     "botadm.tab.flows": "Dialoghi",
     "botadm.tab.services": "Servizi",
-    "botadm.tab.models": "Modelli",
+    "botadm.tab.models": "Addestramento",
     "botadm.tab.candidates": "Da etichettare",
     "botadm.intents": "Intenti",
     "botadm.intents_hint": "Ciò che i clienti possono chiedere. Per ogni intento scegli fin dove arriva il bot: "
@@ -161,6 +163,7 @@ IT: dict[str, str] = {
     "botadm.active_model": "Modello attivo",
     "botadm.no_model": "Nessun modello ancora: aggiungi esempi ad almeno due intenti, poi addestrane uno in Modelli.",
     "botadm.accuracy": "accuratezza",
+    "botadm.col.accuracy": "Accuratezza",
     "botadm.eval_examples": "esempi tenuti da parte",
     "botadm.held_back": "da parte",
     "botadm.col.intent": "Intento",
@@ -242,15 +245,16 @@ IT: dict[str, str] = {
     "botadm.auth_secret": "Segreto auth",
     "botadm.secret_set": "segreto impostato (lascia vuoto per tenerlo)",
     "botadm.secret_none": "nessun segreto",
+    "botadm.has_secret": "segreto impostato",
     "botadm.request_template": "Modello del corpo della richiesta",
     "botadm.response_mapping": "Mappatura della risposta (JSON)",
     "botadm.timeout": "Timeout (s)",
-    "botadm.retries": "Tentativi",
+    "botadm.retries": "Nuovi tentativi",
     "botadm.test_inputs": "Valori di prova (JSON)",
     "botadm.test_call": "Chiamata di prova",
     "botadm.no_services": "Ancora nessun servizio.",
     "botadm.new_service": "Nuovo servizio",
-    "botadm.models": "Modelli",
+    "botadm.models": "Addestramento e versioni",
     "botadm.models_hint": "L'addestramento dura pochi secondi. Una nuova versione risponde solo se non è peggiore "
                           "di quella attiva sugli esempi tenuti da parte; altrimenti è rifiutata, con il motivo. Puoi "
                           "attivare a mano qualsiasi versione o tornare alla precedente.",

@@ -1,5 +1,5 @@
 // The virtual agent's pages (/desk/bot/…). Forms and buttons say which API call they make:
-//   <form data-api="POST" data-path="/api/v1/bot/…" data-then="reload | go:/desk/…/{id} | show | show-reload | remove-row">
+//   <form data-api="POST" data-path="/api/v1/bot/…" data-then="reload | go:/desk/…/{id} | show | trained | remove-row">
 //   <button data-call="DELETE" data-path="…" data-body='{"…": …}' data-then="…" data-confirm="…">
 // Fields become the JSON body by name ("answers.it" -> {answers: {it: …}}), typed by data-type (number, bool, json,
 // nullable: "" -> null); data-skip-empty leaves an empty field out (a write-only secret is kept). data-raw="name"
@@ -66,9 +66,16 @@ async function then(scope, element, response) {
   if (how.startsWith("go:")) { location.assign(how.slice(3).replace("{id}", encodeURIComponent(data.id ?? ""))); return; }
   if (how === "remove-row") { element.closest("tr")?.remove(); return; }
   const result = scope.querySelector("[data-result]");
+  if (how === "trained") {  // a new version: its number, what the gate decided and why; the table follows
+    const state = element.dataset[`state${data.state.charAt(0).toUpperCase()}${data.state.slice(1)}`] || data.state;
+    result.textContent = `v${data.version} · ${state} · ${data.reason || ""}`;
+    result.hidden = false;
+    status(scope, "");
+    setTimeout(() => location.reload(), 2500);
+    return;
+  }
   if (result) { result.textContent = JSON.stringify(data, null, 2); result.hidden = false; }
   status(scope, page.dataset.saved);
-  if (how === "show-reload") setTimeout(() => location.reload(), 1500);
 }
 
 // A call that may take seconds (train now): the button is disabled and the status counts the seconds.
