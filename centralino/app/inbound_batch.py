@@ -68,13 +68,17 @@ class BatchApplier:
     def do_apply(self, items: list[Item], processed_delivery_ids: list[int]) -> None:
         """Apply `items` and mark the deliveries they came from processed, in one transaction."""
         with unit_of_work(self.processor.engine, self.processor.bus) as uow:
-            now = datetime.now(UTC)
-            self._messages(uow, [i for i in items if isinstance(i.event, InboundMessage)], now)
-            self._statuses(uow, [i.event for i in items if isinstance(i.event, StatusUpdate)], now)
-            for item in items:
-                if not isinstance(item.event, (InboundMessage, StatusUpdate)):
-                    self.processor.apply_in(uow, item.event, item.delivery_id)
-            deliveries.mark_processed_many(uow.conn, processed_delivery_ids, now)
+            self.apply_in(uow, items, processed_delivery_ids)
+
+    def apply_in(self, uow: UnitOfWork, items: list[Item], processed_delivery_ids: list[int]) -> None:
+        """do_apply in the caller's transaction (the worker's claim-and-apply round)."""
+        now = datetime.now(UTC)
+        self._messages(uow, [i for i in items if isinstance(i.event, InboundMessage)], now)
+        self._statuses(uow, [i.event for i in items if isinstance(i.event, StatusUpdate)], now)
+        for item in items:
+            if not isinstance(item.event, (InboundMessage, StatusUpdate)):
+                self.processor.apply_in(uow, item.event, item.delivery_id)
+        deliveries.mark_processed_many(uow.conn, processed_delivery_ids, now)
 
     # --- messages -------------------------------------------------------------------------------
 

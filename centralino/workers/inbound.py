@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from centralino.app.inbound import InboundProcessor
 from centralino.app.inbound_batch import BatchApplier, ConcurrentChange, Item
+from centralino.app.unit_of_work import unit_of_work
 from centralino.channels.registry import adapter
 from centralino.storage import deliveries
 
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_TRANSACTION = 2000
 BATCH_RACE_RETRIES = 3
+
+
+class _TooBig(Exception):
+    """More events than one transaction should hold: the careful path splits them."""
 
 
 class DeliveryWorker:
@@ -38,6 +43,10 @@ class DeliveryWorker:
 
     def run_once(self) -> int:
         """Process one batch of due deliveries; how many were taken."""
+        if self.batched:
+            taken = self._claim_and_apply()
+            if taken is not None:
+                return taken
         with self.engine.begin() as conn:
             claimed = deliveries.claim(conn, self.batch, self.lease)
         group: list[tuple[deliveries.Delivery, list[Item]]] = []
@@ -55,6 +64,27 @@ class DeliveryWorker:
             size += len(items)
         if group:
             self._apply_group(group)
+        return len(claimed)
+
+    def _claim_and_apply(self) -> int | None:
+        """The common round in one transaction: claim, apply, mark processed, commit (one commit and one
+        connection instead of two: the claim's own commit was measurable in the webhook-to-screen latency).
+        The claimed rows stay locked until the commit, so another worker skips them; a crash rolls the claim
+        back with the rest. Anything unusual (a payload that does not parse, a race, an error, a batch too
+        big for one transaction) rolls back and returns None: the round is then done the careful way below,
+        which counts attempts, isolates bad deliveries and retries."""
+        try:
+            with unit_of_work(self.engine, self.processor.bus) as uow:
+                claimed = deliveries.claim(uow.conn, self.batch, self.lease)
+                if not claimed:
+                    return 0
+                items = [Item(e, d.id) for d in claimed for e in self.adapter.parse(d.body)]
+                if len(items) > MAX_EVENTS_PER_TRANSACTION:
+                    raise _TooBig(len(items))
+                self.applier.apply_in(uow, items, [d.id for d in claimed])
+        except Exception as exc:
+            log.info("claim-and-apply round fell back to the careful path: %s: %s", type(exc).__name__, exc)
+            return None
         return len(claimed)
 
     def drain(self, max_rounds: int = 1_000_000) -> int:

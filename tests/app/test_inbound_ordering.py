@@ -125,6 +125,9 @@ def test_a_failing_delivery_is_retried_later_not_lost(services, monkeypatch):
 
     monkeypatch.setattr(services.processor, "do_apply", flaky)
     monkeypatch.setattr(services.delivery_worker.applier, "do_apply", broken_batch)
+    # the claim-and-apply round fails the same way (and falls back to the careful path)
+    monkeypatch.setattr(services.delivery_worker.applier, "apply_in",
+                        lambda uow, items, delivery_ids: broken_batch(items, delivery_ids))
     assert services.delivery_worker.run_once() == 1
     [delivery] = __import__("tests.helpers", fromlist=["rows"]).rows(services, webhook_deliveries)
     assert delivery["state"] == "pending" and "database went away" in delivery["error"]
@@ -172,6 +175,36 @@ def test_concurrent_workers_never_double_or_lose(services):
     assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 60
 
 
+def _racing_round(uow, items, delivery_ids):
+    """The claim-and-apply round meets a race: it rolls back and the careful path takes the deliveries."""
+    from centralino.app.inbound_batch import ConcurrentChange
+
+    raise ConcurrentChange("contact created by another worker")
+
+
+def test_a_failed_claim_and_apply_round_rolls_its_claim_back(services, monkeypatch):
+    both_channels(services)
+    store(services, fixture_bytes("messages_text.json"))
+    monkeypatch.setattr(services.delivery_worker.applier, "apply_in", _racing_round)
+    assert services.delivery_worker.run_once() == 1  # taken again by the careful path, and applied
+    [delivery] = __import__("tests.helpers", fromlist=["rows"]).rows(services, webhook_deliveries)
+    assert delivery["state"] == "processed"
+    assert delivery["attempts"] == 1  # the failed round's claim left no trace
+    assert count(services, messages) == 1
+
+
+def test_a_common_round_claims_applies_and_commits_once(services):
+    from sqlalchemy import event
+
+    both_channels(services)
+    store(services, fixture_bytes("messages_batch_many_senders.json"), fixture_bytes("messages_text.json"))
+    commits = []
+    event.listen(services.engine, "commit", lambda conn: commits.append(1))
+    assert services.delivery_worker.run_once() == 2
+    assert len(commits) == 1
+    assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 2
+
+
 def test_a_batch_that_raced_another_worker_is_applied_again_set_based(services, monkeypatch):
     from centralino.app.inbound_batch import ConcurrentChange
 
@@ -190,7 +223,17 @@ def test_a_batch_that_raced_another_worker_is_applied_again_set_based(services, 
         calls["single"] += 1
         raise AssertionError("must not fall back to event by event after one race")
 
+    real_round = services.delivery_worker.applier.apply_in
+    rounds = {"n": 0}
+
+    def round_races_first(uow, items, delivery_ids):  # the claim-and-apply round races; do_apply's own doesn't
+        rounds["n"] += 1
+        if rounds["n"] == 1:
+            _racing_round(uow, items, delivery_ids)
+        return real_round(uow, items, delivery_ids)
+
     monkeypatch.setattr(services.delivery_worker.applier, "do_apply", races_once)
+    monkeypatch.setattr(services.delivery_worker.applier, "apply_in", round_races_first)
     monkeypatch.setattr(services.processor, "do_apply", counted_single)
     assert services.delivery_worker.run_once() == 2
     assert calls == {"batch": 2, "single": 0}
@@ -208,6 +251,7 @@ def test_a_batch_that_keeps_racing_falls_back_to_event_by_event(services, monkey
         raise ConcurrentChange("contact created by another worker")
 
     monkeypatch.setattr(services.delivery_worker.applier, "do_apply", always_races)
+    monkeypatch.setattr(services.delivery_worker.applier, "apply_in", _racing_round)
     assert services.delivery_worker.run_once() == 1
     assert count(services, messages) == 1
     assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 1
