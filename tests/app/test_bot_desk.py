@@ -110,3 +110,29 @@ def test_take_over_ends_the_session_assigns_and_tells_the_runtime(services, org,
     ended = recorder.events[-1].payload
     assert ended == {"conversation_id": org.care_conversation, "reason": "taken_over", "user_id": org.agent_care,
                      "actor": f"user:{org.agent_care}"}
+
+
+def test_two_agents_clicking_send_at_once_send_it_once(services, org, bot_desk):
+    import threading
+
+    turn = bot_turn(services.engine, org.care_conversation, suggestion=SUGGESTION)
+    supervisor = Principal(Role.SUPERVISOR, org.supervisor, frozenset({org.care}))
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def click(who: Principal) -> None:
+        start.wait()
+        try:
+            outcomes.append(bot_desk.do_send_suggestion(who, org.care_conversation, turn))
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    clicks = [threading.Thread(target=click, args=(who,)) for who in (agent(org), supervisor)]
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join(30)
+    assert sorted(outcomes, key=str).count("bot.suggestion_gone") == 1 and len(outcomes) == 2
+    [sent] = rows(services, messages, messages.c.direction == "out")
+    [used] = rows(services, bot_turns, bot_turns.c.id == turn)
+    assert used["reply_message_id"] == sent["id"] and sent["id"] in outcomes
