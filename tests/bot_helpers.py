@@ -39,13 +39,15 @@ def bot_session(engine: Engine, conversation_id: int, *, state: str = "active", 
 def bot_turn(engine: Engine, conversation_id: int, *, suggestion: str | None = None, decision: str | None = "suggested",
              state: str = "done", message_id: int | None = None, intent: str | None = "order_status",
              confidence: float | None = 0.91) -> int:
-    """A bot turn on the conversation's latest customer message (or `message_id`); its id."""
+    """A bot turn on the conversation's latest customer message (or `message_id`), replacing the runtime's turn
+    for that message if it wrote one (a bot-enabled demo); its id."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         if message_id is None:
             message_id = int(conn.execute(select(messages.c.id).where(
                 messages.c.conversation_id == conversation_id, messages.c.direction == "in")
                 .order_by(messages.c.id.desc()).limit(1)).scalar_one())
+        conn.execute(delete(bot_turns).where(bot_turns.c.message_id == message_id))
         return int(conn.execute(insert(bot_turns).values(
             message_id=message_id, conversation_id=conversation_id, state=state, intent=intent,
             confidence=confidence, language="it", entities=[], decision=decision, suggestion=suggestion,
