@@ -78,6 +78,14 @@ class DeliveryWorker:
                 claimed = deliveries.claim(uow.conn, self.batch, self.lease)
                 if not claimed:
                     return 0
+                if uow.conn.dialect.name == "postgresql":
+                    # The commit need not wait for its WAL flush (~1 ms typical, 8-11 ms p99 measured here): the
+                    # round only derives state from deliveries stored durably at the webhook, and marks them
+                    # processed in this same transaction. A database crash that loses the round leaves them
+                    # pending, applied again after the restart (messages dedupe on their ids): nothing lost or
+                    # doubled. Whatever acts outside on the round's rows (the sender's in-flight marks, outbound
+                    # webhooks) commits synchronously first, which flushes this round's WAL with it.
+                    uow.conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 items = [Item(e, d.id) for d in claimed for e in self.adapter.parse(d.body)]
                 if len(items) > MAX_EVENTS_PER_TRANSACTION:
                     raise _TooBig(len(items))

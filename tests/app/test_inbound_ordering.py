@@ -205,6 +205,28 @@ def test_a_common_round_claims_applies_and_commits_once(services):
     assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 2
 
 
+def test_the_round_commits_without_waiting_for_the_wal_flush_on_postgresql(services, monkeypatch):
+    both_channels(services)
+    store(services, fixture_bytes("messages_text.json"))
+    real_round = services.delivery_worker.applier.apply_in
+    seen = []
+
+    def watched(uow, items, delivery_ids):
+        if uow.conn.dialect.name == "postgresql":
+            seen.append(uow.conn.exec_driver_sql("SHOW synchronous_commit").scalar())
+        else:
+            seen.append("n/a")
+        return real_round(uow, items, delivery_ids)
+
+    monkeypatch.setattr(services.delivery_worker.applier, "apply_in", watched)
+    assert services.delivery_worker.run_once() == 1
+    assert seen == (["off"] if services.engine.dialect.name == "postgresql" else ["n/a"])
+    with services.engine.connect() as conn:  # only that transaction: the setting was LOCAL
+        if conn.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert count(services, webhook_deliveries, webhook_deliveries.c.state == "processed") == 1
+
+
 def test_a_batch_that_raced_another_worker_is_applied_again_set_based(services, monkeypatch):
     from centralino.app.inbound_batch import ConcurrentChange
 
