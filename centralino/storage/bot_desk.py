@@ -40,8 +40,11 @@ def latest_turn(conn: Connection, conversation_id: int, *, lock: bool = False) -
 def agent_replied_after(conn: Connection, conversation_id: int, message_id: int) -> bool:
     """Whether an agent sent anything in the conversation after message `message_id` (ids grow with time)."""
     m = messages.c
-    found = conn.execute(select(m.id).where(m.conversation_id == conversation_id, m.id > message_id,
-                                            m.direction == "out", m.origin.like(AGENT_ORIGIN)).limit(1)).first()
+    # sent_at bounds the scan to the conversation's index range after that message (a reply is queued later)
+    since = select(m.sent_at).where(m.id == message_id).scalar_subquery()
+    found = conn.execute(select(m.id).where(m.conversation_id == conversation_id, m.sent_at >= since,
+                                            m.id > message_id, m.direction == "out",
+                                            m.origin.like(AGENT_ORIGIN)).limit(1)).first()
     return found is not None
 
 
