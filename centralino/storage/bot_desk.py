@@ -8,6 +8,7 @@ edited it in the composer, or wrote something else)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -17,6 +18,7 @@ from centralino.storage.tables import messages
 from centralino.storage.tables_bot import bot_sessions, bot_turns
 
 AGENT_ORIGIN = "agent:%"  # messages.origin of what an agent sent from the desk or with their session
+CLOCK_SKEW = timedelta(hours=1)
 
 
 def bot_owned(conn: Connection, conversation_ids: list[int]) -> set[int]:
@@ -40,9 +42,12 @@ def latest_turn(conn: Connection, conversation_id: int, *, lock: bool = False) -
 def agent_replied_after(conn: Connection, conversation_id: int, message_id: int) -> bool:
     """Whether an agent sent anything in the conversation after message `message_id` (ids grow with time)."""
     m = messages.c
-    # sent_at bounds the scan to the conversation's index range after that message (a reply is queued later)
-    since = select(m.sent_at).where(m.id == message_id).scalar_subquery()
-    found = conn.execute(select(m.id).where(m.conversation_id == conversation_id, m.sent_at >= since,
+    sent_at = conn.execute(select(m.sent_at).where(m.id == message_id)).scalar()
+    if sent_at is None:
+        return False
+    # sent_at bounds the scan to the conversation's index range after that message (a reply is queued later; the
+    # margin allows for the customer's clock, which stamped their message)
+    found = conn.execute(select(m.id).where(m.conversation_id == conversation_id, m.sent_at >= sent_at - CLOCK_SKEW,
                                             m.id > message_id, m.direction == "out",
                                             m.origin.like(AGENT_ORIGIN)).limit(1)).first()
     return found is not None
