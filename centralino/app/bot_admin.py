@@ -262,8 +262,7 @@ def intent_figures(evaluated: list[list[Any]], intent: str, threshold: float) ->
     predictions = [Prediction(intent=p, confidence=float(c), ranking=()) for _, p, c in evaluated]
     gold = [g for g, _, _ in evaluated]
     figures = precision_coverage(predictions, gold, threshold).get(intent)
-    mine = [(p, g) for p, g in zip(predictions, gold, strict=True) if p.intent == intent]
-    thresholds = {f"threshold_{round(t * 100)}": threshold_for_precision([p for p, _ in mine], [g for _, g in mine], t)
+    thresholds = {f"threshold_{round(t * 100)}": threshold_for_precision(predictions, gold, t, intent=intent)
                   for t in TARGETS}
     return {"support": sum(1 for g in gold if g == intent), "threshold": threshold,
             "precision": figures.precision if figures else None, "coverage": figures.coverage if figures else None,
