@@ -14,6 +14,7 @@ from centralino.bot.actions.http import call_service
 from centralino.bot.demo import DEMO_CASE_TYPE, demo_flows, demo_services
 from centralino.bot.dialog.engine import StepResult, TurnInput, advance, resume, start
 from centralino.bot.dialog.flow import Flow, load_flow
+from centralino.bot.nlu.entities import extract_entities
 from centralino.domain.cases import check_fields, parse_case_type
 from centralino.web import demo_services as demo_service_routes
 
@@ -57,6 +58,14 @@ class Dialog:
 
     def send(self, text: str, **kw: object) -> StepResult:
         turn = TurnInput(text=text, **kw)  # type: ignore[arg-type]
+        return self._send(turn)
+
+    def say(self, text: str, language: str = "it") -> StepResult:
+        """A turn as the runtime builds it: entities from the NLU's own extractor."""
+        return self._send(TurnInput(text=text, language=language,
+                                    entities=extract_entities(text, language=language)))
+
+    def _send(self, turn: TurnInput) -> StepResult:
         if self.result is None:
             return self._settle(start(self.flow, turn))
         assert self.result.state is not None and self.result.ending is None
@@ -144,3 +153,34 @@ def test_the_demo_case_type_accepts_the_case_the_flow_opens(http: TestClient) ->
     assert case_type.key == result.ending.case["type"]
     assert check_fields(case_type, result.ending.case["fields"], complete=True) == {
         "order_number": "100236", "requested_date": wanted}
+
+
+def test_with_the_nlu_entities_order_status(http: TestClient) -> None:
+    dialog = Dialog("order_status", http)
+    result = dialog.say("ciao, dov'è il mio ordine 100237?")
+    assert result.ending is not None and result.ending.text is not None
+    assert result.ending.text.startswith("L'ordine 100237 è in viaggio con Poste Italiane")
+    dialog = Dialog("order_status", http)
+    dialog.say("where is my parcel?", "en")
+    result = dialog.say("it's 100236", "en")  # a bare number: the flow's regex takes it
+    assert result.ending is not None and result.ending.text is not None
+    assert result.ending.text.startswith("Order 100236 is being prepared")
+
+
+def test_with_the_nlu_entities_change_delivery_date(http: TestClient) -> None:
+    dialog = Dialog("change_delivery_date", http)
+    dialog.say("vorrei spostare la consegna dell'ordine 100236")
+    dialog.say("tra 3 giorni")
+    wanted = (date.today() + timedelta(days=3)).isoformat()
+    assert dialog.said[-1] == f"Sposto la consegna dell'ordine 100236 al {wanted}. Confermi?"
+    result = dialog.say("sì grazie")
+    assert result.ending is not None
+    assert result.ending.text == f"Fatto! La consegna dell'ordine 100236 è ora prevista il {wanted}."
+
+
+def test_with_the_nlu_entities_boarding_pass(http: TestClient) -> None:
+    dialog = Dialog("boarding_pass", http)
+    dialog.say("mi mandi la carta d'imbarco della prenotazione abc123?")  # the code prefilled
+    assert dialog.said == ["E il cognome del passeggero?"]
+    result = dialog.say("Rossi")
+    assert result.ending is not None and [name for name, _ in dialog.documents] == ["boarding-pass-ABC123.pdf"]
