@@ -254,8 +254,9 @@ def add_example(uow: UnitOfWork, intent_id: int, text: Any, language: Any, *, so
 
 
 def intent_figures(evaluated: list[list[Any]], intent: str, threshold: float) -> dict[str, Any]:
-    """[gold, predicted, confidence] rows -> support, precision and coverage at `threshold`, and the thresholds
-    for the TARGETS precision (None: not reachable on this data)."""
+    """[gold, predicted, confidence] rows -> support, answered (messages the bot would act on as this intent),
+    precision and coverage at `threshold`, and the thresholds for the TARGETS precision (None: not reachable on
+    this data). Precision is None when nothing would be answered: no evidence either way."""
     from centralino.bot.nlu.evaluate import precision_coverage, threshold_for_precision
     from centralino.bot.nlu.types import Prediction
 
@@ -264,9 +265,10 @@ def intent_figures(evaluated: list[list[Any]], intent: str, threshold: float) ->
     figures = precision_coverage(predictions, gold, threshold).get(intent)
     thresholds = {f"threshold_{round(t * 100)}": threshold_for_precision(predictions, gold, t, intent=intent)
                   for t in TARGETS}
-    return {"support": sum(1 for g in gold if g == intent), "threshold": threshold,
-            "precision": figures.precision if figures else None, "coverage": figures.coverage if figures else None,
-            **thresholds}
+    answered = sum(1 for p in predictions if p.intent == intent and p.confidence >= threshold)
+    return {"support": sum(1 for g in gold if g == intent), "answered": answered, "threshold": threshold,
+            "precision": figures.precision if figures and answered else None,
+            "coverage": figures.coverage if figures else None, **thresholds}
 
 
 def _intent_values(body: Mapping[str, Any]) -> dict[str, Any]:

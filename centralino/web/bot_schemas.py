@@ -66,7 +66,8 @@ class ImportResult(BaseModel):
 
 
 class IntentFigures(BaseModel):
-    support: int
+    support: int  # held-back examples of this intent
+    answered: int  # held-back messages the bot would act on as this intent at its threshold
     threshold: float
     precision: float | None
     coverage: float | None

@@ -176,6 +176,14 @@ def test_report_gives_precision_coverage_and_thresholds_per_intent(admin, servic
     higher = admin.report(SUPERVISOR)["intents"]["refund"]
     assert lower["threshold"] == 0.0 and higher["threshold"] == 1.0
     assert (lower["coverage"] or 0) >= (higher["coverage"] or 0)
+    # against the stored evaluation, counted here: at threshold 0 every prediction of refund is an answer
+    rows = services.bot_admin.models.evaluation()["metrics"]["eval"]
+    answered = [gold for gold, predicted, _ in rows if predicted == "refund"]
+    assert lower["answered"] == len(answered) > 0
+    assert lower["precision"] == round(answered.count("refund") / len(answered), 4)
+    assert lower["coverage"] == round(answered.count("refund") / lower["support"], 4)
+    if not any(predicted == "refund" and confidence >= 1.0 for _, predicted, confidence in rows):
+        assert higher["answered"] == 0 and higher["precision"] is None and higher["coverage"] == 0
 
 
 def test_flows_are_checked_stored_with_their_source_versioned_and_disabled(services):
