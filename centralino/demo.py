@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from centralino.config import Settings
 from centralino.demo_access import ensure_demo_users
 from centralino.demo_automation import ensure_demo_case_updates
+from centralino.demo_bot import demo_bot_starter
 from centralino.demo_consent import STOPS, seed_opt_ins
 from centralino.demo_routing import ensure_demo_routing
 from centralino.domain.outbound import (
@@ -138,9 +139,10 @@ class Demo:
         ensure_demo_routing(services)  # after the users, before the customers write (centralino/demo_routing.py)
         ensure_demo_case_updates(services)  # customers told of their cases' progress (centralino/demo_automation.py)
         self.done = asyncio.Event()  # the scripted conversations have played (tests wait on it)
+        self.bot_start = demo_bot_starter(services, self.base, self.done)  # answers once they have (demo_bot.py)
 
     def build_app(self) -> CentralinoApp:
-        app = create_app(self.settings, self.services, after_start=[self.run])
+        app = create_app(self.settings, self.services, after_start=[self.run, self.bot_start])
         app.mount("/simulator", self.simulator.app)
         return app
 

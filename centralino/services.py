@@ -12,6 +12,7 @@ from centralino.app.auth import AccessPolicy, AuthService
 from centralino.app.automation import Automation
 from centralino.app.automation_setup import install_automation
 from centralino.app.bot_admin_setup import BotAdministration, install_bot_admin
+from centralino.app.bot_setup import Bot, install_bot
 from centralino.app.campaigns import CampaignService, install_campaigns
 from centralino.app.case_updates import CaseUpdates
 from centralino.app.cases_setup import Cases, install_cases
@@ -63,6 +64,7 @@ class Services:
     cases: Cases | None = None  # cases, tasks, case types, work lists, case SLA (app/cases_setup.py)
     timeline: TimelineWriter | None = None  # the customer's and the case's story, one INSERT per transaction
     bot_admin: BotAdministration | None = None  # intents, flows, services, models, learning (app/bot_admin*.py)
+    bot: Bot | None = None  # the virtual agent answering: ownership listeners, runtime, channels (app/bot_setup.py)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -95,12 +97,14 @@ def build_services(settings: Settings, *, migrate: bool | None = None) -> Servic
     services.consent = install_consent(settings, bus, outbound)
     services.campaigns = install_campaigns(settings, engine, directory, bus, outbound.consent)
     services.notifications = install_notifications(settings, bus, services.template_sender)
+    services.bot = install_bot(settings, engine, bus, box, outbound, lambda: services.routing,  # before routing
+                               lambda: services.cases)
     services.routing = install_routing(settings, engine, bus)
     services.service_levels = install_service_levels(settings, bus, outbound, services.template_sender)
     services.contact_admin = install_contact_admin(settings, engine, bus, services.consent)
     services.automation, services.case_updates = install_automation(
         engine, bus, services.desk, outbound, services.template_sender, lambda: services.cases)
     services.cases = install_cases(engine, bus)
-    services.bot_admin = install_bot_admin(settings, engine, bus, box)
+    services.bot_admin = install_bot_admin(settings, engine, bus, box, models=services.bot.models)
     services.timeline = install_timeline(bus, lambda: datetime.now(UTC))  # last: after every batch listener
     return services

@@ -13,6 +13,7 @@ from centralino.events.bus import Event
 from centralino.events.relay import RedisRelay
 from centralino.services import Services
 from centralino.workers.automation_webhooks import WebhookSender
+from centralino.workers.bot import BotLoop
 from centralino.workers.bot_retrain import RetrainLoop
 from centralino.workers.callbacks import CallbackSender
 from centralino.workers.campaigns import CampaignFeedLoop
@@ -124,6 +125,10 @@ class WorkerRuntime:
             asyncio.create_task(sla_loop_for(self.services).run_forever(), name="sla"),
             *([asyncio.create_task(RetentionLoop(self.services.contact_admin.retention).run_forever(),
                                    name="retention")] if self.services.contact_admin is not None else []),
+            *([asyncio.create_task(BotLoop(self.services.bot.runtime, self.services.bus,
+                                           self.services.settings.bot_poll_s,
+                                           self.services.settings.bot_concurrency).run_forever(), name="bot")]
+              if self.services.bot is not None else []),
             *([asyncio.create_task(RetrainLoop(self.services.bot_admin.learning).run_forever(), name="bot-retrain")]
               if self.services.bot_admin is not None and self.services.settings.bot_retrain_interval_s > 0 else []),
         ]
