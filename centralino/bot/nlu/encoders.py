@@ -10,13 +10,15 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 ENCODERS = ("use", "tfidf", "e5")
 
@@ -64,69 +66,87 @@ class E5Encoder:
 
 
 class TfidfEncoder:
-    """Character n-grams within word boundaries (2-5) plus words and word pairs, sublinear tf, l2-normed.
-
-    Built from data (fit) or from a saved state (vocabulary + idf): no pickle anywhere."""
+    """Character n-grams within words (2-5, as scikit-learn's "char_wb") and words and word pairs; sublinear tf,
+    smooth idf, each part l2-normed. Our own few lines rather than scikit-learn's vectorizer: one message in
+    ~0.1 ms instead of ~10 ms, and the state (vocabulary + idf) saves without pickle."""
 
     name = "tfidf"
 
     def __init__(self, char_vocab: Sequence[str] = (), char_idf: np.ndarray | None = None,
                  word_vocab: Sequence[str] = (), word_idf: np.ndarray | None = None) -> None:
-        self._char = _vectorizer("char")
-        self._word = _vectorizer("word")
-        if char_idf is not None and word_idf is not None:
-            _restore(self._char, char_vocab, char_idf)
-            _restore(self._word, word_vocab, word_idf)
-            self.fitted = True
-        else:
-            self.fitted = False
+        self._char = {t: i for i, t in enumerate(char_vocab)}
+        self._word = {t: i for i, t in enumerate(word_vocab)}
+        self._char_idf = np.asarray(char_idf if char_idf is not None else [], dtype=np.float32)
+        self._word_idf = np.asarray(word_idf if word_idf is not None else [], dtype=np.float32)
+        self.fitted = char_idf is not None
 
     def fit(self, texts: Sequence[str]) -> TfidfEncoder:
-        self._char.fit(texts)
-        try:
-            self._word.fit(texts)
-        except ValueError:  # no word at all (e.g. only emoji): keep one placeholder term
-            self._word = _vectorizer("word")
-            self._word.fit(["_"])
+        char_df: dict[str, int] = {}
+        word_df: dict[str, int] = {}
+        for text in texts:
+            chars, words = _terms(text)
+            for t in set(chars):
+                char_df[t] = char_df.get(t, 0) + 1
+            for t in set(words):
+                word_df[t] = word_df.get(t, 0) + 1
+        n = len(texts)
+        char_terms, word_terms = sorted(char_df), sorted(word_df)
+        self._char = {t: i for i, t in enumerate(char_terms)}
+        self._word = {t: i for i, t in enumerate(word_terms)}
+        self._char_idf = np.array([math.log((1 + n) / (1 + char_df[t])) + 1 for t in char_terms], dtype=np.float32)
+        self._word_idf = np.array([math.log((1 + n) / (1 + word_df[t])) + 1 for t in word_terms], dtype=np.float32)
         self.fitted = True
         return self
 
     def encode(self, texts: Sequence[str]) -> sparse.csr_matrix:
         if not self.fitted:
             raise RuntimeError("the tfidf encoder is fitted per model: call fit first")
-        texts = list(texts)
-        return sparse.hstack([self._char.transform(texts), self._word.transform(texts)], format="csr",
-                             dtype=np.float32)
+        n_char = len(self._char)
+        indptr, indices, values = [0], [], []
+        for text in texts:
+            chars, words = _terms(text)
+            for grams, vocab, idf, offset in ((chars, self._char, self._char_idf, 0),
+                                              (words, self._word, self._word_idf, n_char)):
+                counts: dict[int, int] = {}
+                for g in grams:
+                    i = vocab.get(g)
+                    if i is not None:
+                        counts[i] = counts.get(i, 0) + 1
+                if not counts:
+                    continue
+                ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
+                weights = (1 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * idf[ids]
+                weights /= np.linalg.norm(weights)
+                indices.extend((ids + offset).tolist())
+                values.extend(weights.tolist())
+            indptr.append(len(indices))
+        return sparse.csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int64),
+                                  np.asarray(indptr, dtype=np.int64)), shape=(len(texts), self.dim))
 
     @property
     def dim(self) -> int:
-        return len(self._char.vocabulary_) + len(self._word.vocabulary_)
+        return len(self._char) + len(self._word)
 
     def state(self) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-        return (_terms(self._char), self._char.idf_.astype(np.float32),
-                _terms(self._word), self._word.idf_.astype(np.float32))
+        return list(self._char), self._char_idf, list(self._word), self._word_idf
 
 
-def _vectorizer(kind: str, vocabulary: Any = None) -> TfidfVectorizer:
-    if kind == "char":
-        return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True,
-                               vocabulary=vocabulary, dtype=np.float32)
-    return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True,
-                           token_pattern=r"(?u)\b\w+\b", vocabulary=vocabulary,  # noqa: S106 (not a password)
-                           dtype=np.float32)
+_SPACES = re.compile(r"\s\s+")
+_TOKEN = re.compile(r"(?u)\b\w+\b")
 
 
-def _terms(vectorizer: TfidfVectorizer) -> list[str]:
-    terms = [""] * len(vectorizer.vocabulary_)
-    for term, index in vectorizer.vocabulary_.items():
-        terms[index] = term
-    return terms
-
-
-def _restore(vectorizer: TfidfVectorizer, terms: Sequence[str], idf: np.ndarray) -> None:
-    vectorizer.set_params(vocabulary={t: i for i, t in enumerate(terms)})
-    vectorizer._validate_vocabulary()
-    vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
+def _terms(text: str) -> tuple[list[str], list[str]]:
+    lowered = _SPACES.sub(" ", text.lower())
+    chars = []
+    for word in lowered.split():
+        padded = f" {word} "
+        for n in range(2, 6):
+            if len(padded) < n:
+                break
+            chars.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    tokens = _TOKEN.findall(lowered)
+    words = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+    return chars, words
 
 
 _shared: dict[str, Encoder] = {}

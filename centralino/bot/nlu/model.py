@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 from centralino.bot.nlu.encoders import ENCODERS, TfidfEncoder, get_encoder
@@ -60,10 +61,11 @@ class IntentModel:
     def predict(self, text: str) -> Prediction:
         return self.predict_many([text])[0]
 
-    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+    def predict_many(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> list[Prediction]:
+        """`embeddings`: the texts' sentence embeddings if already computed (benchmarks)."""
         if not texts:
             return []
-        probabilities = self.probabilities(texts)
+        probabilities = self.probabilities(texts, embeddings=embeddings)
         out = []
         for row in probabilities:
             order = np.argsort(-row, kind="stable")[:TOP]
@@ -73,13 +75,14 @@ class IntentModel:
                                   confidence=confidence, ranking=ranking))
         return out
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+    def probabilities(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         """(len(texts), len(intents)) softmax of the combined scores."""
         texts = list(texts)
-        with threadpool_limits(1):  # tiny matrices: more BLAS threads only wait for each other
-            scores = _apply(self._tfidf_head, self._tfidf.encode(texts))
-            if self._embedding_head is not None:
-                scores = scores + _apply(self._embedding_head, get_encoder(self.encoder_name).encode(texts))
+        scores = _apply(self._tfidf_head, self._tfidf.encode(texts))
+        if self._embedding_head is not None:
+            if embeddings is None:
+                embeddings = get_encoder(self.encoder_name).encode(texts)
+            scores = scores + _apply(self._embedding_head, embeddings)
         scores = scores - scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -122,8 +125,12 @@ class IntentModel:
 
 
 def _apply(head: _Head, features: Any) -> np.ndarray:
-    scores = features @ head.coef
-    return head.weight * (np.asarray(scores, dtype=np.float32) + head.intercept)
+    if sparse.issparse(features) and features.shape[0] == 1:  # one message: add up the rows of its terms
+        scores = features.data.astype(np.float64) @ head.coef[features.indices].astype(np.float64)
+        return head.weight * (scores[None, :] + head.intercept)
+    # float64 sums, so that one message and a batch give the same probabilities to the 6 decimals kept
+    scores = features.astype(np.float64) @ head.coef.astype(np.float64)
+    return head.weight * (np.asarray(scores) + head.intercept)
 
 
 # --- training -----------------------------------------------------------------------------------------
@@ -194,14 +201,15 @@ def _split(examples: Sequence[Example], seed: int) -> tuple[list[Example], list[
     return fit_part, held_out
 
 
-def calibrate_oos(model: IntentModel, in_scope: Sequence[Example], out_of_scope: Sequence[str]) -> IntentModel:
+def calibrate_oos(model: IntentModel, in_scope: Sequence[Example], out_of_scope: Sequence[str], *,
+                  in_embeddings: np.ndarray | None = None, out_embeddings: np.ndarray | None = None) -> IntentModel:
     """The threshold maximising (in-scope accuracy + out-of-scope recall) / 2 on held-out examples."""
     if not in_scope or not out_of_scope:
         return model
-    p_in = model.probabilities([e.text for e in in_scope])
+    p_in = model.probabilities([e.text for e in in_scope], embeddings=in_embeddings)
     gold = np.array([model.intents.index(e.intent) if e.intent in model.intents else -1 for e in in_scope])
     top_in, correct = p_in.max(axis=1), p_in.argmax(axis=1) == gold
-    top_out = model.probabilities(list(out_of_scope)).max(axis=1)
+    top_out = model.probabilities(list(out_of_scope), embeddings=out_embeddings).max(axis=1)
     best, best_score = 0.0, -1.0
     for t in np.unique(np.concatenate([[0.0], top_in, top_out])):
         score = (correct & (top_in >= t)).mean() + (top_out < t).mean()

@@ -1,0 +1,232 @@
+"""Intent classification of the virtual agent (issue 8 item 8), on the public sets in ../shared/datasets/nlu.
+
+    python -m bench.nlu [--quick] [--encoder use|e5|tfidf] [--data DIR]
+
+With the chosen encoder (default "use": USE embedding + TF-IDF heads, centralino/bot/nlu/model.py):
+
+- `banking77_full`: accuracy on BANKING77's test set, trained on its whole training set;
+  `banking77_10shot`: trained on 10 examples per intent, mean over 5 seeds (2 with --quick).
+- `clinc150_full_inscope`: CLINC150 "full" in-scope test accuracy with the out-of-scope threshold applied (an
+  in-scope message called out of scope is wrong); `clinc150_full_inscope_argmax` without it;
+  `clinc150_oos_recall`: share of oos_test called out of scope. The threshold is learnt on val + oos_val.
+- `auto95_*`, `auto98_*`: automatic answers on CLINC150 test (in scope + oos): the confidence threshold that
+  reaches 95% (98%) precision on the validation split, then the precision and coverage (answered right /
+  all messages) it gives on test.
+- `xsid_en_to_it`, `xsid_it_to_en`: trained on one language's xSID dev split, tested on the other's.
+- `classify_p50_ms`, `classify_p99_ms`: one message at a time (encoder + heads) with the BANKING77 model;
+  `model_load_ms` (from bytes), `encoder_load_s` (first use in the process), `model_kb`, `train_*_s`,
+  `peak_rss_mb` of this process.
+- Baseline in the same run: the model-free TF-IDF model on the same data (`baseline_*`, `*_vs_baseline`).
+- `e2e_p50_ms`, `e2e_p99_ms`: bench.bot_e2e.measure (inbound webhook -> the bot's answer queued), null when
+  that module is not there.
+
+Nothing is tuned on test data. --quick: 15 (BANKING77) and 10 (CLINC150) training examples per intent and part of the test sets (under a
+minute; figures lower than the full run's). Figures are printed, never judged; the last line is one JSON
+object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import random
+import resource
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from centralino.bot.nlu import datasets
+from centralino.bot.nlu.encoders import get_encoder
+from centralino.bot.nlu.evaluate import ALL, precision_coverage, threshold_for_precision
+from centralino.bot.nlu.model import IntentModel, calibrate_oos, train
+from centralino.bot.nlu.types import Example
+
+TARGETS = {"banking77_full": 0.92, "clinc150_full_inscope": 0.95, "clinc150_oos_recall": 0.60,
+           "banking77_10shot": 0.85, "xsid_en_to_it": 0.90}
+P99_TARGETS = {"classify_p99_ms": 20.0, "e2e_p99_ms": 150.0}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] if ordered else 0.0
+
+
+class Embedded:
+    """A data set's texts with their sentence embeddings, encoded once for the whole run."""
+
+    def __init__(self, examples: Sequence[Example], encoder: str) -> None:
+        self.examples = list(examples)
+        self.texts = [e.text for e in self.examples]
+        self.vectors = get_encoder(encoder).encode(self.texts) if encoder != "tfidf" else None
+
+    def subset(self, indices: Sequence[int]) -> Embedded:
+        out = Embedded.__new__(Embedded)
+        out.examples = [self.examples[i] for i in indices]
+        out.texts = [self.texts[i] for i in indices]
+        out.vectors = None if self.vectors is None else self.vectors[list(indices)]
+        return out
+
+
+def fit(data: Embedded, encoder: str, seed: int = 0) -> tuple[IntentModel, float]:
+    began = time.perf_counter()
+    model = train(data.examples, encoder=encoder, seed=seed, embeddings=data.vectors if encoder != "tfidf" else None)
+    return model, round(time.perf_counter() - began, 2)
+
+
+def accuracy(model: IntentModel, data: Embedded, *, argmax: bool = False) -> float:
+    predictions = model.predict_many(data.texts, embeddings=data.vectors)
+    right = sum((p.ranking[0][0] if argmax else p.intent) == e.intent
+                for p, e in zip(predictions, data.examples, strict=True))
+    return round(right / len(data.examples), 4)
+
+
+def per_intent_sample(examples: Sequence[Example], shots: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    by_intent: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_intent.setdefault(e.intent, []).append(i)
+    return sorted(i for intent in sorted(by_intent) for i in rng.sample(by_intent[intent],
+                                                                          min(shots, len(by_intent[intent]))))
+
+
+def head(data: Embedded, n: int | None) -> Embedded:
+    if n is None or n >= len(data.examples):
+        return data
+    return data.subset(sorted(random.Random(1).sample(range(len(data.examples)), n)))
+
+
+def run(root: Any, encoder: str, quick: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    began = time.perf_counter()
+    if encoder != "tfidf":
+        get_encoder(encoder).encode(["warm up"])
+    out["encoder_load_s"] = round(time.perf_counter() - began, 2)
+
+    def load(examples: Sequence[Example], quick_shots: int | None = None, quick_n: int | None = None) -> Embedded:
+        if quick and quick_shots:
+            examples = [examples[i] for i in per_intent_sample(examples, quick_shots, 0)]
+        data = Embedded(examples, encoder)
+        return head(data, quick_n) if quick else data
+
+    began = time.perf_counter()
+    b_train = load(datasets.banking77(root, "train"), quick_shots=15)
+    b_test = load(datasets.banking77(root, "test"), quick_n=500)
+    clinc = datasets.clinc150(root)
+    c_train = load(clinc["train"], quick_shots=10)
+    c_val, c_oos_val = load(clinc["val"], quick_n=400), load(clinc["oos_val"])
+    c_test, c_oos_test = load(clinc["test"], quick_n=600), load(clinc["oos_test"], quick_n=200)
+    x_en, x_it = load(datasets.xsid(root, "en")), load(datasets.xsid(root, "it"))
+    out["encode_datasets_s"] = round(time.perf_counter() - began, 1)
+    print(f"  encoded the data sets in {out['encode_datasets_s']} s", flush=True)
+
+    for name, enc in (("", encoder), ("baseline_", "tfidf")):
+        model, out[f"{name}train_banking77_s"] = fit(b_train, enc)
+        out[f"{name}banking77_full"] = accuracy(model, b_test)
+        if not name:
+            banking_model = model
+        shots = []
+        for seed in range(2 if quick else 5):
+            few = b_train.subset(per_intent_sample(b_train.examples, 10, seed))
+            shots.append(accuracy(fit(few, enc, seed)[0], b_test))
+        out[f"{name}banking77_10shot"] = round(float(np.mean(shots)), 4)
+        out[f"{name}banking77_10shot_seeds"] = shots
+        clinc_model, out[f"{name}train_clinc150_s"] = fit(c_train, enc)
+        clinc_model = calibrate_oos(clinc_model, c_val.examples, c_oos_val.texts, in_embeddings=c_val.vectors,
+                                    out_embeddings=c_oos_val.vectors)
+        out[f"{name}clinc150_oos_threshold"] = round(clinc_model.oos_threshold, 4)
+        out[f"{name}clinc150_full_inscope"] = accuracy(clinc_model, c_test)
+        out[f"{name}clinc150_full_inscope_argmax"] = accuracy(clinc_model, c_test, argmax=True)
+        oos = clinc_model.predict_many(c_oos_test.texts, embeddings=c_oos_test.vectors)
+        out[f"{name}clinc150_oos_recall"] = round(sum(p.intent is None for p in oos) / len(oos), 4)
+        out |= {f"{name}{k}": v for k, v in auto_answer(clinc_model, c_val, c_oos_val, c_test, c_oos_test).items()}
+        out[f"{name}xsid_en_to_it"] = accuracy(fit(x_en, enc)[0], x_it)
+        out[f"{name}xsid_it_to_en"] = accuracy(fit(x_it, enc)[0], x_en)
+        print("  " + json.dumps({k: v for k, v in out.items() if k.startswith(name or "b") or not name}),
+              flush=True)
+
+    blob = banking_model.to_bytes()
+    out["model_kb"] = round(len(blob) / 1024)
+    loads = []
+    for _ in range(3):
+        began = time.perf_counter()
+        loaded = IntentModel.from_bytes(blob)
+        loads.append((time.perf_counter() - began) * 1000)
+    out["model_load_ms"] = round(min(loads), 1)
+    out |= latency(loaded, b_test.texts, 200 if quick else 1000, "classify")
+    baseline = train(b_train.examples, encoder="tfidf")
+    out |= latency(baseline, b_test.texts, 200 if quick else 1000, "baseline_classify")
+    return out
+
+
+def auto_answer(model: IntentModel, val: Embedded, oos_val: Embedded, test: Embedded,
+                oos_test: Embedded) -> dict[str, Any]:
+    def predictions(a: Embedded, b: Embedded) -> tuple[list[Any], list[str | None]]:
+        vectors = None if a.vectors is None else np.vstack([a.vectors, b.vectors])
+        preds = model.with_oos_threshold(0.0).predict_many(a.texts + b.texts, embeddings=vectors)
+        return preds, [e.intent for e in a.examples] + [None] * len(b.examples)
+
+    val_preds, val_gold = predictions(val, oos_val)
+    test_preds, test_gold = predictions(test, oos_test)
+    out: dict[str, Any] = {}
+    for target in (95, 98):
+        threshold = threshold_for_precision(val_preds, val_gold, target / 100)
+        figures = precision_coverage(test_preds, test_gold, threshold if threshold is not None else 1.01)[ALL]
+        out |= {f"auto{target}_threshold": threshold, f"auto{target}_precision": figures.precision,
+                f"auto{target}_coverage": figures.coverage}
+    return out
+
+
+def latency(model: IntentModel, texts: list[str], runs: int, name: str) -> dict[str, float]:
+    for text in texts[:20]:
+        model.predict(text)
+    samples = []
+    for i in range(runs):
+        began = time.perf_counter()
+        model.predict(texts[i % len(texts)])
+        samples.append((time.perf_counter() - began) * 1000)
+    return {f"{name}_p50_ms": round(percentile(samples, 0.5), 2), f"{name}_p99_ms": round(percentile(samples, 0.99), 2)}
+
+
+def e2e(quick: bool) -> dict[str, Any]:
+    try:
+        from bench.bot_e2e import measure  # type: ignore[import-not-found]
+    except ImportError as exc:
+        return {"e2e_p50_ms": None, "e2e_p99_ms": None, "e2e_note": f"bench.bot_e2e not importable: {exc}"}
+    result = measure(quick)
+    return {"e2e_p50_ms": result.get("e2e_p50_ms"), "e2e_p99_ms": result.get("e2e_p99_ms"),
+            "e2e_messages": result.get("messages")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.nlu", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--encoder", default="use", choices=["use", "e5", "tfidf"])
+    p.add_argument("--data", help=f"the data sets' directory (default ${datasets.DATA_ENV} or "
+                                  "../shared/datasets/nlu next to the repository)")
+    p.add_argument("--no-e2e", action="store_true", help="skip bench.bot_e2e")
+    a = p.parse_args(argv)
+    root = datasets.data_dir(a.data)
+    print(f"nlu bench: encoder {a.encoder}, data {root} ({platform.python_implementation()} "
+          f"{platform.python_version()}){' quick' if a.quick else ''}", flush=True)
+    began = time.perf_counter()
+    result = run(root, a.encoder, a.quick)
+    result |= {"e2e_p50_ms": None, "e2e_p99_ms": None, "e2e_note": "skipped (--no-e2e)"} if a.no_e2e else e2e(a.quick)
+    for key in ("banking77_full", "banking77_10shot", "clinc150_full_inscope", "xsid_en_to_it"):
+        if result.get(f"baseline_{key}"):
+            result[f"{key}_vs_baseline"] = round(result[key] / result[f"baseline_{key}"], 3)
+    result["classify_vs_baseline"] = round(result["classify_p99_ms"] / result["baseline_classify_p99_ms"], 1)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result |= {"encoder": a.encoder, "quick": a.quick, "seconds": round(time.perf_counter() - began)}
+    met = {f"{k}>={v:g}": result.get(k) is not None and result[k] >= v for k, v in TARGETS.items()}
+    met |= {f"{k}<{v:g}": result.get(k) is not None and result[k] < v for k, v in P99_TARGETS.items()}
+    result["targets_met"] = met
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
