@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
 
     simulator_command.add_parser(sub)
 
+    from centralino.bot.nlu import command as nlu_command
+
+    nlu_command.add_parser(sub)
+
     db = sub.add_parser("db", help="database administration")
     db.add_argument("action", choices=["upgrade"])
 
@@ -74,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     handler = {"serve": _serve, "demo": _demo, "worker": _worker, "db": _db, "channel": _channel,
-               "check-config": _check, "simulator": _simulator, "user": _user,
+               "check-config": _check, "simulator": _simulator, "user": _user, "nlu": _nlu,
                "timeline-backfill": _timeline_backfill}[args.command]
     return handler(settings, args)
 
@@ -138,6 +142,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def _simulator(_settings: Settings, args: argparse.Namespace) -> int:
     from centralino.simulator import command
+
+    return command.run(args)
+
+
+def _nlu(_settings: Settings, args: argparse.Namespace) -> int:
+    from centralino.bot.nlu import command
 
     return command.run(args)
 
