@@ -235,8 +235,29 @@ def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> No
     ), params)
 
 
+# PostgreSQL: both links in one statement (two data-modifying CTEs: one round trip) and one statement text
+# whatever the number of ids (an array, not an IN list re-planned for each length).
+_LINK_LATE_PG = text("""
+WITH replies AS (
+  UPDATE messages AS m SET reply_to_message_id = t.id FROM messages AS t
+  WHERE m.channel_id = :channel_id AND m.reply_to_external_id = ANY(CAST(:ids AS varchar[]))
+    AND m.reply_to_message_id IS NULL AND t.channel_id = :channel_id AND t.external_id = m.reply_to_external_id
+  RETURNING 1
+), reactions AS (
+  UPDATE message_reactions AS r SET target_message_id = t.id FROM messages AS t
+  WHERE r.channel_id = :channel_id AND r.target_external_id = ANY(CAST(:ids AS varchar[]))
+    AND r.target_message_id IS NULL AND t.channel_id = :channel_id AND t.external_id = r.target_external_id
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM replies), (SELECT count(*) FROM reactions)""")
+
+
 def link_late_arrivals(conn: Connection, channel_id: int, external_ids: list[str]) -> None:
     """Replies and reactions that named these messages before they were stored."""
+    if conn.dialect.name == "postgresql":
+        for part in chunks(external_ids):
+            conn.execute(_LINK_LATE_PG, {"channel_id": channel_id, "ids": list(part)})
+        return
     m, r = messages.c, message_reactions.c
     for part in chunks(external_ids):
         target = messages.alias("target")

@@ -299,3 +299,23 @@ def test_events_for_a_second_number_go_to_its_channel(services):
     assert message(services, "wamid.S1")["channel_id"] == second
     assert message(services, "wamid.S2")["channel_id"] == first
     assert count(services, contacts) == 1 and count(services, conversations) == 2
+
+
+def test_late_arrivals_link_replies_and_reactions_to_the_message_stored_after_them(services):
+    from centralino.storage import bulk
+    from centralino.storage.tables import message_reactions
+
+    whatsapp_channel(services)
+    ingest(services, "messages_text_reply.json", "messages_reaction.json")  # both name wamid.OUTBOUND0001
+    reply = message(services, "wamid.HBgMMzkzNDcxMjM0NTY3FQIAEhggMzgwQzNFMDZFNUEzOTRFMTRBMTY1OENFMjI3NTQzOEMA")
+    assert reply["reply_to_message_id"] is None and rows(services, message_reactions)[0]["target_message_id"] is None
+    with services.engine.begin() as conn:  # the quoted message stored without linking, then the batch link
+        conn.execute(messages.insert().values(
+            conversation_id=reply["conversation_id"], channel_id=reply["channel_id"], contact_id=reply["contact_id"],
+            direction="out", type="text", raw_type="text", external_id="wamid.OUTBOUND0001", text="shipped",
+            content={"body": "shipped"}, status="sent", forwarded=False, frequently_forwarded=False,
+            created_at=datetime.now(UTC), sent_at=datetime.now(UTC)))
+        quoted = conn.execute(messages.select().where(messages.c.external_id == "wamid.OUTBOUND0001")).one().id
+        bulk.link_late_arrivals(conn, reply["channel_id"], ["wamid.OUTBOUND0001", "wamid.UNRELATED"])
+    assert message(services, reply["external_id"])["reply_to_message_id"] == quoted
+    assert rows(services, message_reactions)[0]["target_message_id"] == quoted
