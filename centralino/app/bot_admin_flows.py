@@ -15,8 +15,9 @@ import httpx
 from sqlalchemy import Engine
 
 from centralino.app.bot_admin import check_manager
+from centralino.app.bot_dialogs import spec_of  # a service as the runtime calls it
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
-from centralino.bot.actions.http import ServiceSpec, call_service, check_spec
+from centralino.bot.actions.http import call_service, check_spec
 from centralino.bot.dialog.flow import flow_to_dict, load_flow
 from centralino.domain import bot_config as rules
 from centralino.domain.access import Principal
@@ -127,7 +128,7 @@ class BotFlowsServices:
         with unit_of_work(self.engine, self.bus) as uow:
             current = _found(repo.service(uow.conn, service_id), "service", service_id) if service_id else {}
             # the whole service as it will be, checked as bot/actions will call it (no host placeholders, …)
-            check_spec(service_spec({**_DEFAULTS, **current, **values, "auth_secret": None}, self.box))
+            check_spec(spec_of({**_DEFAULTS, **current, **values, "auth_secret": None}, self.box))
             if "name" in values:
                 repo.check_unique_name(uow.conn, bot_services, values["name"], service_id, "name")
             now = self.clock()
@@ -161,7 +162,7 @@ class BotFlowsServices:
             raise InvalidInput("a mapping of slot to value, e.g. {order_number: A-1001}", field="inputs")
         with self.engine.connect() as conn:
             row = _found(repo.service(conn, service_id), "service", service_id)
-        spec = service_spec(row, self.box)
+        spec = spec_of(row, self.box)
         own = client is None
         http = client or httpx.Client()
         try:
@@ -213,14 +214,6 @@ def public_service(row: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k != "auth_secret"}
     out["has_secret"] = bool(row.get("auth_secret"))
     return out
-
-
-def service_spec(row: Mapping[str, Any], box: SecretBox) -> ServiceSpec:
-    """A bot_services row as bot/actions calls it, the secret opened."""
-    return ServiceSpec(name=row["name"], method=row["method"], url=row["url"], headers={},
-                       auth_header=row["auth_header"], auth_secret=repo.open_secret(box, row["auth_secret"]),
-                       request_template=row["request_template"], response_mapping=dict(row["response_mapping"] or {}),
-                       timeout_s=float(row["timeout_s"]), retries=int(row["retries"]))
 
 
 def step_view(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
