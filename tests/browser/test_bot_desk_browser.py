@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from centralino.config import Settings
 from centralino.demo_access import DEMO_USERS
 from centralino.services import Services, build_services
+from centralino.storage import bot as bot_repo
 from centralino.storage.tables import contact_identities, conversations, messages, users
 from centralino.storage.tables_bot import bot_sessions
 from tests.access_helpers import cheap_hashing
@@ -54,6 +56,11 @@ class LiveDemo:
     def emit(self, event_type: str, **payload: Any) -> None:
         emit(self.services.engine, self.services.bus, event_type, **payload)
 
+    def customer_writes(self, wa_id: str, body: str, name: str) -> None:
+        answer = httpx.post(f"{self.base}/simulator/_sim/customers/{wa_id}/messages",
+                            json={"type": "text", "body": body, "name": name}, timeout=10)
+        assert answer.status_code < 300, answer.text
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, sqlite_template) -> Iterator[LiveDemo]:
@@ -75,12 +82,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory, sqlite_template) -> Iterator[
     while not demo.done.is_set() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert demo.done.is_set(), "the demo's customers did not play in time"
+    while not bot_enabled(services) and time.monotonic() < deadline + 60:  # its model trained (demo_bot.py)
+        time.sleep(0.1)
+    assert bot_enabled(services), "the demo's bot was not enabled in time"
     try:
         yield LiveDemo(f"http://127.0.0.1:{port}", services)
     finally:
         server.should_exit = True
         thread.join(20)
         services.dispose()
+
+
+def bot_enabled(services: Services) -> bool:
+    with services.engine.connect() as conn:
+        return bool(bot_repo.enabled_channels(conn))
 
 
 @pytest.fixture
@@ -162,3 +177,24 @@ def test_the_handoff_summary_appears_live_and_take_over_assigns(page_of, demo, d
         assignee = conn.execute(select(conversations.c.assignee_user_id)
                                 .where(conversations.c.id == conversation)).scalar()
     assert state == "ended" and assignee == demo.user_id(GIULIA_AGENT.email)
+
+
+def test_the_bots_own_suggestion_to_a_new_customer_is_sent_with_one_click(page_of, demo, dialogs):
+    """No factory: the demo's bot (refund: automation "suggest") decides, the desk shows and sends it."""
+    page = page_of(GIULIA_AGENT)
+    page.locator("li.row").first.wait_for()
+    page.wait_for_timeout(300)
+    demo.customer_writes("393475550001", "voglio un rimborso", "Anna Neri")
+    page.locator("li.row", has_text="Anna Neri").wait_for(timeout=WAIT_MS)
+    conversation = demo.conversation_of("393475550001")
+    page.goto(f"{demo.base}/desk/conversations/{conversation}")
+    card = page.locator("#bot-suggestion")
+    card.wait_for(timeout=WAIT_MS)
+    assert "rimborso" in card.locator("#bot-suggestion-text").inner_text()
+    page.locator("#bot-summary").wait_for()
+    page.click("#bot-send")
+    mine = page.locator("li.message.dir-out", has_text="Il rimborso viene accreditato")
+    mine.wait_for(timeout=WAIT_MS)
+    mine.locator(".tick[data-tick=delivered], .tick[data-tick=read]").wait_for(timeout=WAIT_MS)
+    page.locator("#bot-suggestion").wait_for(state="detached", timeout=WAIT_MS)
+    assert dialogs == []
