@@ -1,7 +1,8 @@
 """The virtual agent's administration API (docs/bot.md, "Administration pages"): intents and examples, the
 intents file import/export, the per-intent report, flows, services (auth secret write-only), models (train now,
-versions, activate, rollback) and learning candidates. Supervisors and administrators; agents may list intents
-and candidates and label or dismiss candidates. Thin: app/bot_admin*.py and app/bot_learning.py check."""
+versions, activate, rollback), learning candidates, and the channels the bot answers on. Supervisors and
+administrators; agents may list intents and candidates and label or dismiss candidates. Thin: app/bot_admin*.py,
+app/bot_learning.py and app/bot_setup.py (channels) check."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from centralino.app.bot_admin import check_manager
 from centralino.app.bot_admin_flows import step_view
 from centralino.app.bot_admin_setup import BotAdministration
 from centralino.errors import InvalidInput, NotFound
+from centralino.storage.tables import channels
 from centralino.web.api import Svc
 from centralino.web.bot_schemas import (
     CandidatePage,
+    ChannelBotIn,
+    ChannelBotOut,
     ExampleIn,
     ExampleOut,
     ExamplePage,
@@ -252,3 +257,33 @@ def label_candidate(bot: Bot, principal: CurrentPrincipal, candidate_id: int, bo
 @router.post("/candidates/{candidate_id}/dismiss", status_code=204)
 def dismiss_candidate(bot: Bot, principal: CurrentPrincipal, candidate_id: int) -> None:
     bot.learning.do_dismiss(principal, candidate_id)
+
+
+# --- where the bot answers -------------------------------------------------------------------------------------
+
+def _runtime(svc: Svc) -> Any:
+    if svc.bot is None:
+        raise NotFound("the virtual agent is not available in this process")
+    return svc.bot
+
+
+@router.get("/channels", response_model=list[ChannelBotOut])
+def list_channel_settings(svc: Svc, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """Every channel with the bot's settings on it (enabled, default language, rephrase limit, texts)."""
+    check_manager(principal)
+    bot = _runtime(svc)
+    return [{**bot.channels.get(c["id"]), "name": c["name"], "kind": c["kind"]} for c in channel_list(svc)]
+
+
+@router.patch("/channels/{channel_id}", response_model=ChannelBotOut)
+def configure_channel(svc: Svc, principal: CurrentPrincipal, channel_id: int, body: ChannelBotIn) -> dict[str, Any]:
+    """Turn the bot on or off on a channel, and its default language, rephrase limit and texts there."""
+    found: dict[str, Any] = _runtime(svc).channels.do_configure(principal, channel_id,
+                                                                body.model_dump(exclude_unset=True))
+    return found
+
+
+def channel_list(svc: Any) -> list[dict[str, Any]]:
+    with svc.engine.connect() as conn:
+        rows = conn.execute(select(channels.c.id, channels.c.name, channels.c.kind).order_by(channels.c.id))
+        return [dict(r._mapping) for r in rows]

@@ -200,3 +200,21 @@ class LabelResult(BaseModel):
     intent_id: int
     intent: str
     example_id: int | None
+
+
+class ChannelBotIn(Strict):
+    enabled: bool | None = None
+    default_language: str | None = None
+    rephrase_limit: int | None = None
+    texts: dict[str, dict[str, str]] | None = Field(
+        default=None, description="the bot's own texts by language: rephrase, handoff, service_error, case_opened")
+
+
+class ChannelBotOut(BaseModel):
+    channel_id: int
+    name: str | None = None
+    kind: str | None = None
+    enabled: bool
+    default_language: str
+    rephrase_limit: int
+    texts: dict[str, dict[str, str]]

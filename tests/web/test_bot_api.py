@@ -146,3 +146,27 @@ def test_desk_pages(client, org, services):
     assert client.get("/desk/bot/intents").status_code == 404
     assert str(found) in client.get("/desk/bot/candidates").text
     assert client.get("/desk/bot", follow_redirects=False).headers["location"] == "/desk/bot/candidates"
+
+
+def test_the_bot_is_turned_on_per_channel(client, org, services):
+    listed = client.get("/api/v1/bot/channels", headers=INTEGRATION).json()
+    assert {c["channel_id"] for c in listed} == {org.care_channel, org.sales_channel}
+    assert all(c["enabled"] is False for c in listed)
+    path = f"/api/v1/bot/channels/{org.care_channel}"
+    on = client.patch(path, headers=INTEGRATION, json={"enabled": True, "rephrase_limit": 2,
+                                                        "texts": {"handoff": {"it": "Arriva un collega."}}})
+    assert on.status_code == 200, on.text
+    assert (on.json()["enabled"], on.json()["rephrase_limit"]) == (True, 2)
+    assert services.bot.channels.get(org.care_channel)["texts"] == {"handoff": {"it": "Arriva un collega."}}
+    for body, field in (({"rephrase_limit": 9}, "rephrase_limit"), ({"texts": {"hello": {"it": "x"}}}, "texts.hello"),
+                        ({"colour": "red"}, "colour")):
+        bad = client.patch(path, headers=INTEGRATION, json=body)
+        assert bad.status_code in (400, 422) and bad.json()["error"]["field"] == field, bad.text
+    assert services.bot.channels.get(org.care_channel)["rephrase_limit"] == 2
+    sign_in(client, "supervisor")
+    page = client.get("/desk/bot/channels")
+    assert page.status_code == 200 and "Arriva un collega." in page.text
+    agent = sign_in(client, "agent_care")
+    assert client.patch(path, headers=agent, json={"enabled": False}).status_code == 403
+    assert client.get("/api/v1/bot/channels", headers=agent).status_code == 403
+    assert services.bot.channels.get(org.care_channel)["enabled"] is True

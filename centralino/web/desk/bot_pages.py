@@ -1,7 +1,8 @@
 """The virtual agent's pages for the business (/desk/bot/…): intents (with each one's precision and coverage at
 its threshold, so automation is raised knowingly), one intent's examples and settings, import/export, flows (a
 YAML editor and a read-only step view), services (secret write-only, a test call), models (train now, versions
-with their metrics, activate/roll back) and learning candidates (label in one click; agents too).
+with their metrics, activate/roll back), the channels the bot answers on, and learning candidates (label in one
+click; agents too).
 
 Server-rendered; static/bot_admin.js sends the forms to /api/v1/bot (CSRF header, as every desk page), which
 checks them once and names the wrong field next to the form. Everything shown is escaped by the templates."""
@@ -18,6 +19,7 @@ from centralino.app.bot_admin_setup import BotAdministration
 from centralino.domain.access import Principal
 from centralino.domain.bot_config import AUTOMATION_LEVELS
 from centralino.errors import NotFound
+from centralino.web.bot import channel_list
 from centralino.web.desk.pages import _to_sign_in, page_principal, render
 from centralino.web.desk.supervisor_pages import may_supervise
 from centralino.web.principal import services
@@ -140,3 +142,16 @@ def candidates_page(request: Request, cursor: str | None = None, state: str = "p
     items, next_cursor = bot.learning.candidates(principal, state=state, limit=PAGE, cursor=cursor)
     return _page(request, "bot_candidates.html", principal, "candidates", candidates=items, next_cursor=next_cursor,
                  cursor=cursor, state=state, intents=bot.intents.intents(principal), percent=_percent)
+
+
+@router.get("/channels")
+def channels_page(request: Request) -> Response:
+    gate = _gate(request)
+    if isinstance(gate, Response):
+        return gate
+    principal, _ = gate
+    svc = services(request)
+    if svc.bot is None:
+        return render(request, "not_found.html", status=404, principal=principal, script=None)
+    listed = [{**svc.bot.channels.get(c["id"]), "name": c["name"], "kind": c["kind"]} for c in channel_list(svc)]
+    return _page(request, "bot_channels.html", principal, "channels", channels=listed)

@@ -144,6 +144,19 @@ EN: dict[str, str] = {
     "botadm.pick_intent": "Pick the intent",
     "botadm.dismiss": "Dismiss",
     "botadm.no_candidates": "Nothing to label.",
+    "botadm.tab.channels": "Channels",
+    "botadm.channels": "Where the bot answers",
+    "botadm.channels_hint": "Per channel: whether the bot answers conversations nobody owns, the language it uses "
+                            "when the customer's is unknown, how often it asks to rephrase before handing over, and "
+                            "its own texts by key — rephrase, handoff, service_error, case_opened — each "
+                            "{\"it\": …, \"en\": …} (none given: the defaults).",
+    "botadm.bot_on": "bot on",
+    "botadm.bot_off": "bot off",
+    "botadm.bot_answers": "The bot answers",
+    "botadm.default_language": "Default language",
+    "botadm.rephrase_limit": "Rephrase requests",
+    "botadm.bot_texts": "Texts (JSON)",
+    "botadm.no_channels": "No channels yet.",
 }
 
 IT: dict[str, str] = {
@@ -287,4 +300,17 @@ IT: dict[str, str] = {
     "botadm.pick_intent": "Scegli l'intento",
     "botadm.dismiss": "Scarta",
     "botadm.no_candidates": "Niente da etichettare.",
+    "botadm.tab.channels": "Canali",
+    "botadm.channels": "Dove risponde il bot",
+    "botadm.channels_hint": "Per canale: se il bot risponde alle conversazioni che nessuno ha preso, la lingua che "
+                            "usa quando quella del cliente non si sa, quante volte chiede di riformulare prima di "
+                            "passare a un operatore, e i suoi testi per chiave — rephrase, handoff, service_error, "
+                            "case_opened — ciascuno {\"it\": …, \"en\": …} (nessuno: quelli predefiniti).",
+    "botadm.bot_on": "bot attivo",
+    "botadm.bot_off": "bot spento",
+    "botadm.bot_answers": "Il bot risponde",
+    "botadm.default_language": "Lingua predefinita",
+    "botadm.rephrase_limit": "Richieste di riformulare",
+    "botadm.bot_texts": "Testi (JSON)",
+    "botadm.no_channels": "Ancora nessun canale.",
 }
