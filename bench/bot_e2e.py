@@ -75,7 +75,7 @@ def _setup(database_url: str, encoder: str, media_dir: Path) -> Any:
 
 
 def measure(quick: bool = False, *, database_url: str | None = None, encoder: str | None = None,
-            gap_s: float = 0.05) -> dict[str, Any]:
+            gap_s: float = 0.25) -> dict[str, Any]:
     """Post the webhooks to a running service and time each bot answer; the figures."""
     from centralino.channels.whatsapp.adapter import sign
     from centralino.simulator import payloads
@@ -87,7 +87,11 @@ def measure(quick: bool = False, *, database_url: str | None = None, encoder: st
         settings, services = _setup(url, encoder or os.environ.get("CENTRALINO_BOT_ENCODER", "use"),
                                     Path(tmp) / "media")
         queued: dict[int, float] = {}  # conversation id -> when the bot's answer was published (committed)
+        stored: dict[int, float] = {}  # conversation id -> when the message and its turn were (bot.turn_queued)
         answered = threading.Condition()
+
+        def on_turn(event: Any) -> None:
+            stored.setdefault(int(event.payload["conversation_id"]), time.perf_counter())
 
         def on_queued(event: Any) -> None:
             if event.payload.get("origin") == "bot":
@@ -96,6 +100,7 @@ def measure(quick: bool = False, *, database_url: str | None = None, encoder: st
                     answered.notify_all()
 
         services.bus.subscribe("message.queued", on_queued)
+        services.bus.subscribe("bot.turn_queued", on_turn)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
@@ -127,6 +132,7 @@ def measure(quick: bool = False, *, database_url: str | None = None, encoder: st
                 while len(queued) < len(acked) and time.monotonic() < deadline:
                     answered.wait(0.5)
             latencies = _latencies(services, acked[5:], queued)
+            inbound = _latencies(services, acked[5:], stored)  # the webhook's processing: message + turn stored
         finally:
             server.should_exit = True
             thread.join(20)
@@ -135,6 +141,9 @@ def measure(quick: bool = False, *, database_url: str | None = None, encoder: st
     return {"e2e_p50_ms": round(percentile(ms, 0.5), 1) if ms else None,
             "e2e_p99_ms": round(percentile(ms, 0.99), 1) if ms else None,
             "e2e_max_ms": round(max(ms), 1) if ms else None,
+            # of which: the webhook processed (message and pending turn committed), the rest is the bot's
+            "inbound_p50_ms": round(percentile([x * 1000 for x in inbound.values()], 0.5), 1) if inbound else None,
+            "inbound_p99_ms": round(percentile([x * 1000 for x in inbound.values()], 0.99), 1) if inbound else None,
             "messages": len(ms), "unanswered": count - len(ms), "target_p99_ms": TARGET_P99_MS,
             "encoder": encoder or os.environ.get("CENTRALINO_BOT_ENCODER", "use"),
             "database": "postgresql" if url.startswith("postgresql") else "sqlite"}
