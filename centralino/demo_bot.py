@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,7 +117,8 @@ def enable_on_demo_channel(services: Services) -> bool:
     return True
 
 
-def demo_bot_starter(services: Services, base_url: str, played: asyncio.Event) -> Callable[[], Awaitable[None]]:
+def demo_bot_starter(services: Services, base_url: str,
+                     played: asyncio.Event) -> Callable[[], Coroutine[Any, Any, None]]:
     """The demo's after-start hook: seed, train (seconds of CPU, off the event loop), and once the scripted
     customers have played (`played`), answer on the demo channel."""
 

@@ -68,10 +68,11 @@ class BotCenter:
     def channel_id(self) -> int:
         return self.center.channel_id
 
-    def writes(self, body: str, wa_id: str | None = None) -> int:
-        """A customer's text through the real pipeline (webhook stored, delivery worker); the conversation."""
+    def writes(self, body: str, wa_id: str | None = None, *, ago_s: int = 0) -> int:
+        """A customer's text through the real pipeline (webhook stored, delivery worker), sent `ago_s` seconds
+        ago by the customer's clock; the conversation."""
         wa_id = wa_id or f"39347{next(_numbers):07d}"
-        store(self.services, text_delivery(wa_id, body, int(time.time()), f"wamid.{wa_id}.{next(_numbers)}"))
+        store(self.services, text_delivery(wa_id, body, int(time.time()) - ago_s, f"wamid.{wa_id}.{next(_numbers)}"))
         self.services.delivery_worker.drain()
         return self.conversation(wa_id)
 

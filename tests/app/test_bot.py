@@ -155,6 +155,18 @@ def test_the_bot_never_speaks_while_a_person_owns_the_conversation(bc, recorder)
             and e.payload["conversation_id"] == other] == ["ignored"]
 
 
+def test_outside_the_window_the_bot_sends_nothing_and_hands_off(bc):
+    # a message delivered late (sent 25 hours ago by the customer's clock): WhatsApp's 24-hour window is closed,
+    # free text is refused, people answer with a template
+    conversation = bc.writes("a che ora aprite?", ago_s=25 * 3600)
+    bc.answer()
+    [turn] = bc.turns(conversation)
+    assert (turn["decision"], turn["intent"], turn["reply_message_id"]) == ("handoff", "opening_hours", None)
+    assert bc.said(conversation) == []
+    assert session(bc, conversation)["summary"]["reason"] == "cannot_send"
+    assert [i["state"] for i in items(bc, conversation)] == ["waiting"]
+
+
 def test_with_the_bot_disabled_routing_is_unchanged(bc):
     bc.bot.channels.do_configure(SETUP, bc.channel_id, {"enabled": False})
     conversation = bc.writes("a che ora aprite?")
