@@ -1,6 +1,6 @@
-"""What the agent desktop reads of the virtual agent (docs/bot.md "The agent's side"): which conversations the
-bot owns (an active bot_sessions row), and for one conversation its session (the handoff summary) and the
-suggestion an agent may send (the latest turn, when the bot decided `suggested` and nobody answered since).
+"""What the agent desktop reads of the virtual agent (docs/bot.md "The agent's side") besides its session (the
+handoff summary, storage/bot.py) and the inbox's "bot" badge (storage/desk.py inbox_page): the suggestion an agent
+may send (the latest turn, when the bot decided `suggested` and nobody answered since).
 
 A suggestion counts as used once it was sent with one click (bot_turns.reply_message_id: the message that
 carried it) or once an agent replied in the conversation after the customer's message it answers (the agent
@@ -13,21 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from centralino.domain.bot import Decision, SessionState
+from centralino.domain.bot import Decision
 from centralino.storage.tables import messages
-from centralino.storage.tables_bot import bot_sessions, bot_turns
+from centralino.storage.tables_bot import bot_turns
 
 AGENT_ORIGIN = "agent:%"  # messages.origin of what an agent sent from the desk or with their session
 CLOCK_SKEW = timedelta(hours=1)
-
-
-def bot_owned(conn: Connection, conversation_ids: list[int]) -> set[int]:
-    """Those of `conversation_ids` the bot owns now (one query for an inbox page)."""
-    if not conversation_ids:
-        return set()
-    s = bot_sessions.c
-    return {int(i) for i in conn.execute(select(s.conversation_id).where(
-        s.conversation_id.in_(conversation_ids), s.state == SessionState.ACTIVE.value)).scalars()}
 
 
 def latest_turn(conn: Connection, conversation_id: int, *, lock: bool = False) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from centralino.storage.tables import (
     messages,
     users,
 )
+from centralino.storage.tables_bot import bot_sessions
 from centralino.storage.tables_desk import conversation_reads
 from centralino.storage.visibility import visible_conversations
 
@@ -66,12 +67,15 @@ def inbox_page(conn: Connection, principal: Principal, *, view: InboxView, q: st
     """Conversations, most recent activity first, each with its last message (preview) and assignee name."""
     cv, ct, ch = conversations.c, contacts.c, channels.c
     activity = func.coalesce(cv.last_message_at, cv.created_at)
+    bot = bot_sessions.c  # the virtual agent answering it now: the row's "bot" badge, in the same query
     stmt = (select(cv.id, cv.contact_id, cv.channel_id, cv.status, cv.window_expires_at, cv.last_message_at,
                    cv.created_at, cv.assignee_user_id, ct.display_name.label("contact_name"),
-                   ch.name.label("channel_name"), users.c.display_name.label("assignee_name"))
+                   ch.name.label("channel_name"), users.c.display_name.label("assignee_name"),
+                   bot.conversation_id.is_not(None).label("bot"))
             .join(contacts, ct.id == cv.contact_id)
             .join(channels, ch.id == cv.channel_id)
             .outerjoin(users, users.c.id == cv.assignee_user_id)
+            .outerjoin(bot_sessions, and_(bot.conversation_id == cv.id, bot.state == "active"))
             .where(visible_conversations(principal)))
     condition = _view_condition(view, principal)
     if condition is not None:

@@ -22,7 +22,6 @@ from centralino.domain import window
 from centralino.domain.access import Principal, Role
 from centralino.domain.contact_profile import LANGUAGES
 from centralino.errors import NotFound, TooManyRequests, Unauthenticated
-from centralino.storage import bot_desk as bot_repo
 from centralino.storage import desk as desk_repo
 from centralino.storage import queries
 from centralino.storage import users as user_repo
@@ -141,10 +140,8 @@ def _inbox_rows(request: Request, principal: Principal, view: InboxView, q: str 
                 cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     with services(request).engine.connect() as conn:
         rows, next_cursor = desk_repo.inbox_page(conn, principal, view=view, q=q, limit=INBOX_PAGE, cursor=cursor)
-        bot_owned = bot_repo.bot_owned(conn, [int(r["id"]) for r in rows])  # the "bot" owner badge
     now = datetime.now(UTC)
     for row in rows:
-        row["bot"] = int(row["id"]) in bot_owned
         row["window"] = window.state(row["window_expires_at"], now)
         last = row["last_message"]
         row["waiting"] = bool(last and last["direction"] == "in")
