@@ -20,9 +20,9 @@ With the chosen encoder (default "use": USE embedding + TF-IDF heads, centralino
 - `e2e_p50_ms`, `e2e_p99_ms`: bench.bot_e2e.measure (inbound webhook -> the bot's answer queued), null when
   that module is not there.
 
-Nothing is tuned on test data. --quick: 15 (BANKING77) and 10 (CLINC150) training examples per intent and part of the test sets (under a
-minute; figures lower than the full run's). Figures are printed, never judged; the last line is one JSON
-object.
+Nothing is tuned on test data. --quick: 15 (BANKING77) and 10 (CLINC150) training examples per intent and
+part of the test sets (under a minute on a quiet machine; figures lower than the full run's). Figures are
+printed, never judged; the last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def run(root: Any, encoder: str, quick: bool) -> dict[str, Any]:
 def auto_answer(model: IntentModel, val: Embedded, oos_val: Embedded, test: Embedded,
                 oos_test: Embedded) -> dict[str, Any]:
     def predictions(a: Embedded, b: Embedded) -> tuple[list[Any], list[str | None]]:
-        vectors = None if a.vectors is None else np.vstack([a.vectors, b.vectors])
+        vectors = None if a.vectors is None or b.vectors is None else np.vstack([a.vectors, b.vectors])
         preds = model.with_oos_threshold(0.0).predict_many(a.texts + b.texts, embeddings=vectors)
         return preds, [e.intent for e in a.examples] + [None] * len(b.examples)
 
@@ -193,7 +193,7 @@ def latency(model: IntentModel, texts: list[str], runs: int, name: str) -> dict[
 
 def e2e(quick: bool) -> dict[str, Any]:
     try:
-        from bench.bot_e2e import measure  # type: ignore[import-not-found]
+        from bench.bot_e2e import measure
     except ImportError as exc:
         return {"e2e_p50_ms": None, "e2e_p99_ms": None, "e2e_note": f"bench.bot_e2e not importable: {exc}"}
     result = measure(quick)

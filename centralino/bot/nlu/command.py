@@ -13,7 +13,8 @@ from centralino.bot.nlu.encoders import ENCODERS
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    nlu = subparsers.add_parser("nlu", help="train and evaluate intent models on intents files (JSON/YAML)")
+    nlu: argparse.ArgumentParser = subparsers.add_parser(
+        "nlu", help="train and evaluate intent models on intents files (JSON/YAML)")
     nlu_sub = nlu.add_subparsers(dest="action", required=True)
     train = nlu_sub.add_parser("train", help="train a model on an intents file; prints a JSON summary")
     train.add_argument("file", help="intents file (JSON or YAML)")

@@ -103,6 +103,7 @@ def _examples(raw: Any, intent: str, language: str | None, where: str) -> list[E
     if not isinstance(raw, list):
         raise InvalidInput("expected a list", field=where)
     out = []
+    text: Any
     for j, item in enumerate(raw):
         if isinstance(item, str):
             text, lang = item, language

@@ -137,7 +137,7 @@ _TOKEN = re.compile(r"(?u)\b\w+\b")
 
 def _terms(text: str) -> tuple[list[str], list[str]]:
     lowered = _SPACES.sub(" ", text.lower())
-    chars = []
+    chars: list[str] = []
     for word in lowered.split():
         padded = f" {word} "
         for n in range(2, 6):

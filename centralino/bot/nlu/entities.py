@@ -213,6 +213,18 @@ def _parse_date(span: str, language: str | None, now: datetime) -> date | None:
         index = _WEEKDAY_INDEX[weekday.group()]
         ahead = (index - now.weekday()) % 7 or 7
         return (now + timedelta(days=ahead)).date()
+    numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?", lowered)
+    if numeric:  # day first; without a year the next such day ("9.45" is no date: a time)
+        day, month = int(numeric.group(1)), int(numeric.group(2))
+        year = int(numeric.group(3)) if numeric.group(3) else now.year
+        year += 2000 if year < 100 else 0
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            return None
+        if not numeric.group(3) and found < now.date():
+            found = found.replace(year=found.year + 1) if not (month == 2 and day == 29) else found
+        return found
     languages = [language] if language in ("it", "en") else ["it", "en"]
     parsed = dateparser.parse(span, languages=languages, settings={
         "DATE_ORDER": "DMY", "RELATIVE_BASE": now, "PREFER_DATES_FROM": "future",

@@ -21,7 +21,7 @@ EN = frozenset(_EN_WORDS.split())
 def detect_language(text: str, default: str = "it") -> str:
     """"it" or "en" by which stop words the text uses; accented vowels lean Italian; a tie: `default`."""
     words = _WORD.findall(text.lower())
-    it = sum(w in IT or w.split("'")[0] in IT for w in words)
+    it: float = sum(w in IT or w.split("'")[0] in IT for w in words)
     en = sum(w in EN for w in words)
     it += sum(ch in "àèéìòù" for ch in text.lower()) * 0.5
     if it > en:

@@ -85,7 +85,7 @@ class IntentModel:
             scores = scores + _apply(self._embedding_head, embeddings)
         scores = scores - scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
     def with_oos_threshold(self, threshold: float) -> IntentModel:
         return IntentModel(encoder_name=self.encoder_name, intents=self.intents, tfidf=self._tfidf,
@@ -127,10 +127,10 @@ class IntentModel:
 def _apply(head: _Head, features: Any) -> np.ndarray:
     if sparse.issparse(features) and features.shape[0] == 1:  # one message: add up the rows of its terms
         scores = features.data.astype(np.float64) @ head.coef[features.indices].astype(np.float64)
-        return head.weight * (scores[None, :] + head.intercept)
+        return np.asarray(head.weight * (scores[None, :] + head.intercept))
     # float64 sums, so that one message and a batch give the same probabilities to the 6 decimals kept
     scores = features.astype(np.float64) @ head.coef.astype(np.float64)
-    return head.weight * (np.asarray(scores) + head.intercept)
+    return np.asarray(head.weight * (np.asarray(scores) + head.intercept))
 
 
 # --- training -----------------------------------------------------------------------------------------
