@@ -7,7 +7,8 @@ default): a WhatsApp channel with the bot enabled, the demo's intents (centralin
 trained with the default encoder. Signed Meta-shaped webhooks (one text message each, a new customer each
 time: the first message of a conversation, the bot's full path) are POSTed over HTTP one after the other,
 spaced `gap` apart. Measured per message: from the 200 answer to the bot's reply committed with its outbox row
-(the `message.queued` event of origin "bot", published after the commit). Messages: an auto answer
+(the `message.queued` event of origin "bot", published after the commit); the sender's Graph API calls go to
+a stand-in route on the same server that accepts them. Messages: an auto answer
 (opening hours, greetings, thanks) and a dialog's first question (an order without its number), in Italian
 and English. Target: p99 < 150 ms.
 
@@ -50,7 +51,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _setup(database_url: str, encoder: str, media_dir: Path) -> Any:
+def _graph_sink(app: Any) -> None:
+    """A stand-in for Meta's Graph API on the same server: the sender's POSTs are accepted with a message id
+    (an unreachable URL would have the sender retry every bot answer, load that is not the bot's)."""
+    import itertools
+
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    ids = itertools.count()
+
+    async def accept(request: Request) -> JSONResponse:
+        await request.body()
+        return JSONResponse({"messaging_product": "whatsapp", "messages": [{"id": f"wamid.SINK{next(ids):010d}"}]})
+
+    app.router.routes.insert(0, Route("/graph-sink/{version}/{pnid}/messages", accept, methods=["POST"]))
+
+
+def _setup(database_url: str, encoder: str, media_dir: Path, graph_url: str) -> Any:
     from centralino.config import Settings
     from centralino.demo_access import SETUP
     from centralino.demo_bot import seed_demo_bot
@@ -63,7 +82,7 @@ def _setup(database_url: str, encoder: str, media_dir: Path) -> Any:
     with services.engine.begin() as conn:
         channel_id = channel_repo.create(
             conn, services.box, kind="whatsapp", name="Bench", address=common.PNID, account_id=common.WABA,
-            display_address=common.DISPLAY, config={"graph_base_url": "http://127.0.0.1:9", "graph_version": "v23.0"},
+            display_address=common.DISPLAY, config={"graph_base_url": graph_url, "graph_version": "v23.0"},
             secrets={"app_secret": common.APP_SECRET, "verify_token": common.VERIFY_TOKEN,
                      "access_token": common.ACCESS_TOKEN})
     services.directory.refresh()
@@ -84,8 +103,9 @@ def measure(quick: bool = False, *, database_url: str | None = None, encoder: st
     count = 60 if quick else 400
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
         url = database_url or f"sqlite:///{tmp}/bench.db"
+        port = _free_port()
         settings, services = _setup(url, encoder or os.environ.get("CENTRALINO_BOT_ENCODER", "use"),
-                                    Path(tmp) / "media")
+                                    Path(tmp) / "media", f"http://127.0.0.1:{port}/graph-sink")
         queued: dict[int, float] = {}  # conversation id -> when the bot's answer was published (committed)
         stored: dict[int, float] = {}  # conversation id -> when the message and its turn were (bot.turn_queued)
         answered = threading.Condition()
@@ -101,8 +121,9 @@ def measure(quick: bool = False, *, database_url: str | None = None, encoder: st
 
         services.bus.subscribe("message.queued", on_queued)
         services.bus.subscribe("bot.turn_queued", on_turn)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=port,
+        app = create_app(settings, services)
+        _graph_sink(app)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -128,6 +129,7 @@ class BotRuntime:
         self.clock = clock
         self.settings = settings or RuntimeSettings()
         self._train_after = 0.0
+        self._train_lock = threading.Lock()
         self._prefetched: dict[int, tuple[Any, ...]] = {}  # turn id -> what claim() read for it
 
     # --- the worker's entry points -----------------------------------------------------------------------
@@ -208,14 +210,19 @@ class BotRuntime:
         active = self.models.active()
         if active is not None or time.monotonic() < self._train_after:
             return active
-        # no model yet: train one from the examples there are (the first model is activated whatever its score)
-        self._train_after = time.monotonic() + RETRAIN_BACKOFF_S
-        try:
-            self.models.do_train("bot")
-        except CentralinoError as exc:
-            log.info("bot: no model to answer with (%s)", exc.message)
-            return None
-        return self.models.active()
+        # no model yet: train one from the examples there are (the first model is activated whatever its score);
+        # turns answered meanwhile by other threads wait for it rather than train again
+        with self._train_lock:
+            active = self.models.active()
+            if active is not None or time.monotonic() < self._train_after:
+                return active
+            self._train_after = time.monotonic() + RETRAIN_BACKOFF_S
+            try:
+                self.models.do_train("bot")
+            except CentralinoError as exc:
+                log.info("bot: no model to answer with (%s)", exc.message)
+                return None
+            return self.models.active()
 
     def decide(self, ctx: Mapping[str, Any], session: Mapping[str, Any], config: Mapping[str, Any],
                intents: Sequence[Mapping[str, Any]], u: Understanding) -> Plan:
