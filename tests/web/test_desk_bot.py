@@ -45,7 +45,8 @@ def test_the_handoff_summary_shows_what_the_bot_found_and_customer_values_stay_t
         card = html.split('id="bot-summary"')[1].split("</details>")[0]
         assert "order_status" in card and "91%" in card and ">it<" in card
         assert "4711" in card and "note" in card
-        assert "risposta suggerita all&#39;operatore" in card  # the handoff reason, in the agent's language
+        line = card.split('id="bot-summary-line">')[1].split("</span>")[0]  # the folded line, in her language
+        assert line == "order_status 91% · it · risposta suggerita all&#39;operatore"
         assert "ha chiesto di riformulare" in card and "è passata a un operatore" in card  # what the bot did
         assert "&lt;img src=x onerror=alert(1)&gt;" in card and "&lt;b&gt;x@example.com&lt;/b&gt;" in card
         assert "<img src=x" not in html and "<b>x@" not in html
