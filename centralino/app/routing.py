@@ -87,11 +87,11 @@ class RoutingService:
         conversation_id = int(p["conversation_id"])
         if p.get("status") == "resolved":
             self._close(uow, conversation_id, "completed", "resolved")
-        elif p.get("previous") == "resolved" and p.get("actor") == "customer":
+        elif (p.get("previous") == "resolved" and p.get("actor") == "customer"
+              and not bot_repo.owns(uow.conn, conversation_id)):
             # the customer wrote again after a resolution: back to a queue, preferring the last agent (unless
             # the bot took it a moment ago, app/bot_ownership.py: it hands off to a queue itself if need be)
-            if not bot_repo.owns(uow.conn, conversation_id):
-                self.enqueue(uow, conversation_id, reopened=True, latest_text=True)
+            self.enqueue(uow, conversation_id, reopened=True, latest_text=True)
 
     def enqueue(self, uow: UnitOfWork, conversation_id: int, *, message_id: int | None = None,
                 intent: str | None = None, reopened: bool = False, latest_text: bool = False,

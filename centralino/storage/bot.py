@@ -73,8 +73,8 @@ def session(conn: Connection, conversation_id: int, *, lock: bool = False) -> di
 def start_sessions(conn: Connection, conversation_ids: list[int], existing: set[int], language: dict[int, str],
                    now: datetime) -> None:
     """A fresh active session for each conversation (one that had an earlier session starts over)."""
-    fresh: dict[str, Any] = {"state": "active", "flow_id": None, "dialog": {}, "rephrased": 0, "intent": None, "entities": [],
-             "summary": {}, "started_at": now, "updated_at": now}
+    fresh: dict[str, Any] = {"state": "active", "flow_id": None, "dialog": {}, "rephrased": 0, "intent": None,
+                             "entities": [], "summary": {}, "started_at": now, "updated_at": now}
     new = [{"conversation_id": cid, "language": language.get(cid), **fresh} for cid in conversation_ids
            if cid not in existing]
     if new:
