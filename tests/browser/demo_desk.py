@@ -36,6 +36,10 @@ class Demo:
     def simulator_saw(self, wa_id: str) -> str:
         return self.api.get(f"/simulator/_sim/customers/{wa_id}/conversation").text
 
+    def deliveries_settled(self) -> bool:
+        with sqlite3.connect(self.cwd / "var" / "centralino.db") as db:
+            return db.execute("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'").fetchone()[0] == 0
+
     def close_window(self, conversation_id: int) -> None:
         """As if the customer last wrote two days ago (the demo's SQLite database, written directly)."""
         with sqlite3.connect(self.cwd / "var" / "centralino.db") as db:
@@ -50,6 +54,10 @@ def running_demo(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterato
     with demo_process(cwd, port):
         running = Demo(cwd, port)
         wait_for("the demo's four conversations", lambda: len(running.conversations()) == 4, cwd)
+        # and its script played to the end (the customers' taps and STOP come last; one arriving after a test
+        # closed a window would open it again), every webhook of it applied
+        wait_for("the demo's script", lambda: "customers chatting" in (cwd / "demo.log").read_text(), cwd)
+        wait_for("the demo's webhooks applied", running.deliveries_settled, cwd)
         yield running
 
 

@@ -118,6 +118,23 @@ def test_a_closed_window_shows_the_template_path_instead_of_the_text_box(page_of
     assert page.locator("#composer-text").is_visible()
 
 
+def test_a_window_that_closed_while_the_page_was_open_switches_to_the_template_path_on_send(page_of, demo):
+    conversation = demo.conversations()["Giulia Bianchi"]
+    page = page_of(GIULIA_AGENT)
+    page.goto(f"{demo.base}/desk/conversations/{conversation['id']}")
+    assert page.locator("#composer-text").is_visible()  # open when the page loaded
+    demo.close_window(conversation["id"])
+    try:
+        page.fill("#composer-text", "Questo non deve partire")
+        page.keyboard.press("Control+Enter")
+        page.locator("#window-closed").wait_for(timeout=WAIT_MS)  # the server's window.closed, understood
+        assert not page.locator("#composer-text").is_visible()
+        assert "Questo non deve partire" not in demo.simulator_saw("393471234567")
+    finally:
+        demo.customer_writes("393471234567", "Ci sono ancora")  # the window opens again for the other tests
+        page.locator("li.message.dir-in", has_text="Ci sono ancora").wait_for(timeout=WAIT_MS)
+
+
 def test_an_agent_of_another_department_gets_not_found_by_url(page_of, demo):
     conversation = demo.conversations()["Giulia Bianchi"]
     page = page_of(MARCO_AGENT)

@@ -172,7 +172,7 @@ async function send() {
       ? await api("POST", `/api/v1/conversations/${id}/notes`, { body })
       : await fetchSend(body);
     if (!response.ok) {
-      const problem = await response.json().catch(() => ({}));
+      const problem = (await response.json().catch(() => ({}))).error || {};
       if (problem.code === "window.closed") { windowOpen = false; layout(); }
       fail(problem.message || response.status);
       return;
@@ -195,7 +195,7 @@ async function sendContent(content) {
   error.hidden = true;
   const response = await api("POST", `/api/v1/conversations/${id}/messages`, content);
   if (!response.ok) {
-    const problem = await response.json().catch(() => ({}));
+    const problem = (await response.json().catch(() => ({}))).error || {};
     if (problem.code === "window.closed") { windowOpen = false; layout(); }
     fail(problem.message || response.status);
     return false;
@@ -223,7 +223,7 @@ attach.addEventListener("change", async () => {
       method: "POST", body: form, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin",
     });
     if (!uploaded.ok) {
-      const problem = await uploaded.json().catch(() => ({}));
+      const problem = (await uploaded.json().catch(() => ({}))).error || {};
       fail(problem.message || uploaded.status);
       return;
     }
