@@ -159,3 +159,35 @@ def test_the_retrain_loop_survives_a_failing_round(caplog):
     assert loop.check_s == 30.0  # looks at least as often as the interval
     assert loop.run_once() is None
     assert "scheduled retraining failed" in caplog.text
+
+
+def test_the_learning_loop_end_to_end(services):
+    """A customer asks what the bot does not know: unsure, a candidate. The business adds the intent, an agent
+    labels the message in one click, a supervisor trains: the next customer asking the same gets the answer."""
+    from tests.bot_runtime_helpers import build_bot_center
+
+    bc = build_bot_center(services)
+    intents = services.bot_admin.intents
+    for intent in intents.intents(SUPERVISOR):  # a cautious business: the bot acts only when very sure
+        intents.do_save_intent(SUPERVISOR, {"threshold": 0.9}, intent["id"])
+    question = "spedite anche in svizzera?"
+    first = bc.writes(question)
+    bc.answer()
+    assert bc.decisions(first) == ["rephrase"]
+    (pending,), _ = services.bot_admin.learning.candidates(AGENT)
+    assert (pending["text"], pending["reason"]) == (question, "unsure")
+    created = intents.do_save_intent(SUPERVISOR, {"name": "shipping_abroad", "automation": "auto", "threshold": 0.4,
+                                                  "answers": {"it": "Sì, spediamo in tutta Europa."}})
+    for text in ("spedite all'estero?", "consegnate in Francia?", "spedizioni internazionali",
+                 "fate spedizioni fuori dall'Italia?", "do you ship abroad?"):
+        intents.do_add_example(SUPERVISOR, created["id"], text)
+    labelled = services.bot_admin.learning.do_label(AGENT, pending["id"], created["id"])
+    assert labelled["example_id"] is not None
+    before = services.bot_admin.models.active()
+    trained = services.bot_admin.learning.do_train_now(SUPERVISOR)
+    assert trained["state"] == "active" and (before is None or trained["version"] > before[0])
+    second = bc.writes(question)
+    bc.answer()
+    assert bc.decisions(second) == ["answered"]
+    assert bc.texts(second) == ["Sì, spediamo in tutta Europa."]
+    assert bc.turns(second)[0]["model_version"] == trained["version"]
