@@ -140,3 +140,15 @@ def test_versions_leave_out_the_blob_and_the_per_example_evaluation(bot):
     assert "blob" not in listed and "eval" not in listed["metrics"]
     assert listed["metrics"]["accuracy"] is not None
     assert bot.models.evaluation()["metrics"]["eval"]
+
+
+def test_the_gate_rules():
+    from centralino.app.bot_models import judge
+
+    scored = {"accuracy": 0.75, "eval_examples": 8}
+    assert judge(scored, None, None) == ("active", "first model")
+    assert judge({"accuracy": None, "eval_examples": 0}, {"accuracy": None}, 3)[0] == "active"  # nothing to judge on
+    assert judge(scored, {"accuracy": 0.75}, 3)[0] == "active"  # as good is not worse
+    state, reason = judge(scored, {"accuracy": 0.875}, 3)
+    assert state == "refused" and reason == ("eval accuracy 0.750 is worse than 0.875 of active version 3 on the "
+                                             "same 8 eval examples")
