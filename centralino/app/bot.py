@@ -409,8 +409,10 @@ class BotRuntime:
             repo.update_session(conn, cid, values)
             return
         slots = dict((plan.dialog or current.get("dialog") or {}).get("slots") or {})
+        # this turn may already read as done in this transaction: it is told once, last, with today's decision
         turns = [{"text": t["text"], "intent": t["intent"], "decision": t["decision"]}
-                 for t in repo.session_turns(conn, cid, current["started_at"])]
+                 for t in repo.session_turns(conn, cid, current["started_at"])
+                 if int(t["message_id"]) != int(ctx["message_id"])]
         turns.append({"text": u.text, "intent": u.intent, "decision": plan.decision.value})
         flow = (plan.dialog or current.get("dialog") or {}).get("flow")
         summary = rules.summary(reason=plan.reason or "handoff", intent=u.intent or current.get("intent"),
