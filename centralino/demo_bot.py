@@ -7,6 +7,7 @@ is answered by the bot). Seeded once: a restarted demo finds its intents and see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -14,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from centralino.bot.demo import demo_flows, demo_services
+from centralino.bot.demo import DEMO_CASE_TYPE, demo_flows, demo_services
 from centralino.bot.dialog.flow import flow_to_dict, load_flow
 from centralino.demo_access import SETUP
 from centralino.domain.bot_config import eval_split
-from centralino.errors import CentralinoError
+from centralino.errors import CentralinoError, Conflict
 from centralino.services import Services
 from centralino.simulator.defaults import DEMO_PNID
 from centralino.storage import channels as channel_repo
@@ -75,8 +76,17 @@ INTENTS: dict[str, dict[str, Any]] = {
 }
 
 
+def seed_demo_case_type(services: Services) -> None:
+    """The case type the change_delivery_date flow opens (delivery_change), once."""
+    if services.cases is None:
+        return
+    with contextlib.suppress(Conflict):  # created on an earlier start
+        services.cases.types.do_create_type(SETUP, DEMO_CASE_TYPE)
+
+
 def seed_demo_bot(services: Services, base_url: str) -> bool:
     """Intents with examples, the demo flows and their services (on `base_url`); False if seeded before."""
+    seed_demo_case_type(services)
     now = datetime.now(UTC)
     with services.engine.begin() as conn:
         if conn.execute(select(func.count()).select_from(bot_intents)).scalar_one():

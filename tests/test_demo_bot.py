@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.processes import free_port
-from tests.test_demo import demo_process, wait_for
+from tests.test_demo import TOKEN, demo_process, wait_for
 
 
 def test_a_simulator_customer_is_answered_by_the_bot(tmp_path):
@@ -36,3 +36,7 @@ def test_a_simulator_customer_is_answered_by_the_bot(tmp_path):
         says("447700900999", "Where is my order 100234?")
         texts = wait_for("the order's status from the demo service", lambda: answers("447700900999", 1), tmp_path)
         assert "100234" in texts[0] and "BRT" in texts[0]
+        # the case type the change_delivery_date flow opens is there for it
+        api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=TOKEN, timeout=10)
+        keys = {t["key"] for t in api.get("/api/v1/case-types").json()}
+        assert "delivery_change" in keys
