@@ -47,7 +47,7 @@ _MONTH_INDEX = {m: (i % 12) + 1 for i, m in enumerate(
 _RELATIVE_DAYS = {"oggi": 0, "today": 0, "domani": 1, "tomorrow": 1, "dopodomani": 2, "day after tomorrow": 2,
                   "ieri": -1, "yesterday": -1}
 _DATE = re.compile(
-    r"(?i)\b(?:dopodomani|domani|oggi|ieri|day after tomorrow|tomorrow|today|yesterday"
+    r"(?i)\b(?:\d{4}-\d{1,2}-\d{1,2}|dopodomani|domani|oggi|ieri|day after tomorrow|tomorrow|today|yesterday"
     rf"|(?:next|this|prossimo|prossima)\s+(?:{_WEEKDAYS})|(?:{_WEEKDAYS})(?:\s+(?:prossimo|prossima|next))?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?(?:\s+\d{{4}})?|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?"
     r"(?:,?\s+\d{4})?|\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?"
@@ -246,6 +246,9 @@ def _parse_date(span: str, language: str | None, now: datetime) -> date | None:
         day_text, month_text = (named.group(1), named.group(2)) if named.group(1)[0].isdigit() else \
             (named.group(2), named.group(1))
         return _next_date(now, int(day_text), _MONTH_INDEX[month_text[:3]], named.group(3))
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", lowered)
+    if iso:  # 2026-12-05: year first, whatever the language's day-month order
+        return _next_date(now, int(iso.group(3)), int(iso.group(2)), iso.group(1))
     numeric = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?", lowered)
     if numeric:  # day first; without a year the next such day ("9.45" is no date: a time)
         return _next_date(now, int(numeric.group(1)), int(numeric.group(2)), numeric.group(3))

@@ -20,6 +20,9 @@ def kinds(text, language="it", **kw):
     ("can I come tomorrow at 3pm", "en", [("datetime", "2026-11-26T15:00")]),
     ("next monday please", "en", [("date", "2026-11-30")]),
     ("tra 3 giorni", "it", [("date", "2026-11-28")]),
+    ("consegna dopodomani", "it", [("date", "2026-11-27")]),
+    ("il 2026-12-05 va bene", "it", [("date", "2026-12-05")]),  # ISO: year first, not read day-month
+    ("on 2026-12-05 at 10:00", "en", [("datetime", "2026-12-05T10:00")]),
 ])
 def test_dates_and_times_relative_to_now(text, language, expected):
     assert kinds(text, language) == expected
