@@ -16,8 +16,11 @@ import os
 import socket
 import uuid
 
+from sqlalchemy import func, select
+
 from centralino.app.bot import BotRuntime
 from centralino.events.bus import Event, EventBus
+from centralino.storage.tables_bot import bot_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,25 @@ WAKE_EVENT = "bot.turn_queued"  # app/bot_ownership.py
 def holder_name() -> str:
     """This worker's name on the leases it takes (unique per process start)."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def warm_up(runtime: BotRuntime) -> None:
+    """Where the bot answers on some channel, load now what a first customer message would otherwise wait
+    for (the entity libraries' data, the active model and its encoder: seconds of CPU on a cold process)."""
+    try:
+        with runtime.engine.connect() as conn:
+            enabled = conn.execute(select(func.count()).select_from(bot_settings)
+                                   .where(bot_settings.c.enabled.is_(True))).scalar_one()
+        if not enabled:
+            return
+        from centralino.bot.nlu import entities
+
+        entities.warm_up()
+        active = runtime.models.active()
+        if active is not None:
+            active[1].predict("buongiorno, vorrei un'informazione")
+    except Exception:  # a cold start is slower, never broken
+        log.exception("warming the bot up failed")
 
 
 class BotLoop:
@@ -62,6 +84,7 @@ class BotLoop:
         self._loop = asyncio.get_running_loop()
         self.bus.subscribe(WAKE_EVENT, self.notify)
         try:
+            await asyncio.to_thread(warm_up, self.runtime)
             while True:
                 self.wake.clear()
                 try:
