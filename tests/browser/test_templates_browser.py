@@ -76,5 +76,7 @@ def test_an_agent_sends_an_approved_template_from_the_closed_window_picker(page_
     page.locator("#tp-preview", has_text="Ciao Luca, abbiamo una risposta").wait_for(timeout=WAIT_MS)
     page.click("#tp-send")
     page.locator("#tp-sent").wait_for(state="visible", timeout=WAIT_MS)
-    page.locator("li.message", has_text="Ciao Luca, abbiamo una risposta").first.wait_for(timeout=WAIT_MS)
+    sent = page.locator("li.message", has_text="Ciao Luca, abbiamo una risposta").first
+    sent.wait_for(timeout=WAIT_MS)  # shown as soon as it is queued; the sender calls the simulator after that
+    sent.locator(".tick[data-tick=sent], .tick[data-tick=delivered], .tick[data-tick=read]").wait_for(timeout=WAIT_MS)
     assert "Ciao Luca, abbiamo una risposta" in demo.simulator_saw("393409876543")
