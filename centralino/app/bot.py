@@ -310,7 +310,8 @@ class BotRuntime:
                 conversation_id=int(ctx["conversation_id"]), message_ids=[message_id],
                 fields=dict(case.get("fields") or {}) or None)
         except CentralinoError as exc:
-            log.warning("bot: the dialog's case could not be opened: %s", exc.message)
+            # code and field only: a refused field's message may quote what the customer typed
+            log.warning("bot: the dialog's case could not be opened: %s (%s)", exc.code, exc.field)
             return None
         return str(created["number"])
 
