@@ -69,7 +69,10 @@ def test_a_worker_killed_mid_campaign_sends_each_recipient_exactly_once(db_url, 
     print(f"{at_kill} of {RECIPIENTS} recipients sent when the worker was killed")
     assert stats["accepted"] == RECIPIENTS  # Meta received one message per recipient...
     assert stats["duplicates"]["callback_data"] == 0 and stats["duplicates"]["bodies"] == 0  # ...never one twice
-    assert not stats["refused"] and not stats["failed"]
+    # A loaded CI machine can stall the simulator's process for over a second; the sends that queued
+    # meanwhile then arrive together and its Meta-like one-second window refuses some (130429). The
+    # sender retries those (accepted == RECIPIENTS above); any other refusal or failure is a defect.
+    assert set(stats["refused"]) <= {"130429"} and not stats["failed"]
     with services.engine.connect() as conn:  # ...and no recipient got a second message
         per_contact = conn.execute(select(messages.c.contact_id, func.count()).where(
             messages.c.origin == f"campaign:{campaign_id}").group_by(messages.c.contact_id)).all()
