@@ -7,6 +7,10 @@ candidate, and the events bot.turn_decided / bot.suggested / bot.handed_off.
 
 Understanding and service calls happen outside any transaction. The bot never speaks while a person owns the
 conversation: if one took it meanwhile, the decision is recorded as `ignored` and nothing is sent.
+
+Out of hours (a closed queue handed the conversation over, app/bot_ownership.py) the bot answers beside the
+waiting queue item; handing off then tells the customer when the team is back and leaves the conversation in
+its queue for the opening; at the opening (release_held, the worker's sweep) it hands over with a summary.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import phonenumbers
 
 from centralino.app.bot_dialogs import Dialogs, Followed
 from centralino.app.bot_models import BotModels
+from centralino.app.bot_ownership import NEVER_OPENS, held
 from centralino.app.outbound import OutboundService
 from centralino.app.unit_of_work import UnitOfWork, unit_of_work
 from centralino.app.uploads import UploadStore
@@ -41,6 +46,7 @@ from centralino.errors import CentralinoError, InvalidInput
 from centralino.events.bus import EventBus
 from centralino.storage import bot as repo
 from centralino.storage import routing as routing_repo
+from centralino.storage import service_levels as hours_repo
 from centralino.storage.tables_cases import case_links
 
 log = logging.getLogger(__name__)
@@ -183,7 +189,7 @@ class BotRuntime:
             return
         if ctx["claimed_by"] != holder:
             raise LeaseLost(turn_id)
-        if session is None or session["state"] != SessionState.ACTIVE or _person_owns(ctx):
+        if session is None or session["state"] != SessionState.ACTIVE or _person_owns(ctx, session, self.clock()):
             self._carry_out(turn_id, holder, ctx, None, Plan(Decision.IGNORED), None)
             return
         understanding = self.understand(ctx, session, config)
@@ -345,11 +351,13 @@ class BotRuntime:
                 raise LeaseLost(turn_id)
             current = repo.session(conn, cid, lock=True)
             owners = routing_repo.ownership_many(conn, [cid]).get(cid)
+            closed = current is not None and held(current, now)  # its queue item waits for the opening
             if (current is None or current["state"] != SessionState.ACTIVE or owners is None
-                    or owners.assignee_user_id is not None or owners.item_id is not None):
+                    or owners.assignee_user_id is not None or (owners.item_id is not None and not closed)):
                 plan = Plan(Decision.IGNORED)
                 contents = []
-            reply_id = self._send(uow, cid, contents, plan, u, config)
+            opens = self._opening(conn, cid, current, now) if closed and plan.hands_off else None
+            reply_id = self._send(uow, cid, contents, plan, u, config, opens)
             values: dict[str, Any] = {"decision": plan.decision.value, "reply_message_id": reply_id,
                                       "suggestion": plan.suggestion}
             if u is not None:
@@ -357,7 +365,7 @@ class BotRuntime:
                               language=u.language, entities=u.entity_dicts(), model_version=u.model_version)
             repo.update_turn(conn, turn_id, values)
             if plan.decision is not Decision.IGNORED and current is not None and u is not None:
-                self._update_session(uow, cid, ctx, current, plan, u, now)
+                self._update_session(uow, cid, ctx, current, plan, u, now, opens)
                 if plan.unsure and u.text:
                     repo.add_candidate(conn, {"message_id": int(ctx["message_id"]), "text": u.text,
                                               "language": u.language, "reason": "unsure",
@@ -374,15 +382,18 @@ class BotRuntime:
                          suggestion=plan.suggestion)
 
     def _send(self, uow: UnitOfWork, cid: int, contents: list[Content], plan: Plan, u: Understanding | None,
-              config: Mapping[str, Any]) -> int | None:
-        """Queue the plan's messages (and, handing off, the handoff text when the plan has none of its own).
-        A send the channel refuses (the window closed, a channel that cannot send) turns the plan into a
-        handoff: people can still answer with a template."""
+              config: Mapping[str, Any], opens: Opening | None = None) -> int | None:
+        """Queue the plan's messages (and, handing off, the handoff text when the plan has none of its own; out
+        of hours, whatever the plan says, when the team is back: nobody would answer before). A send the channel
+        refuses (the window closed, a channel that cannot send) turns the plan into a handoff: people can still
+        answer with a template."""
         if plan.decision is Decision.IGNORED:
             return None
         language = u.language if u else "it"
         default_language = str(config.get("default_language") or "it")
-        if plan.decision is Decision.HANDOFF and not plan.announced:
+        if opens is not None:
+            contents = [*contents, to_content(dialog.Say(opens.text(config, language, default_language)), "text")]
+        elif plan.decision is Decision.HANDOFF and not plan.announced:
             text = rules.channel_text("handoff", config.get("texts"), language, default_language)
             contents = [*contents, to_content(dialog.Say(text), "text")]
         reply_id = None
@@ -395,7 +406,7 @@ class BotRuntime:
         return reply_id
 
     def _update_session(self, uow: UnitOfWork, cid: int, ctx: Mapping[str, Any], current: Mapping[str, Any],
-                        plan: Plan, u: Understanding, now: datetime) -> None:
+                        plan: Plan, u: Understanding, now: datetime, opens: Opening | None) -> None:
         conn = uow.conn
         values: dict[str, Any] = {"language": u.language, "updated_at": now,
                                   "rephrased": plan.rephrased if plan.decision is Decision.REPHRASE else 0}
@@ -424,14 +435,52 @@ class BotRuntime:
             summary["services"] = plan.calls
         if plan.suggestion:
             summary["suggestion"] = plan.suggestion
-        repo.update_session(conn, cid, {**values, "state": SessionState.HANDED_OFF.value, "summary": summary})
+        if opens is not None and opens.at is not None:
+            summary["opens_at"] = opens.at.isoformat()
+        self._hand_over(uow, cid, values, summary, language=u.language, message_id=int(ctx["message_id"]),
+                        intent_for_rules=summary["intent"])
+
+    def _hand_over(self, uow: UnitOfWork, cid: int, values: Mapping[str, Any], summary: dict[str, Any], *,
+                   language: str | None, message_id: int | None = None, intent_for_rules: str | None = None) -> None:
+        """The session handed off with its summary, the conversation in a queue (the one its item already waits
+        in, out of hours), and bot.handed_off."""
+        repo.update_session(uow.conn, cid, {**values, "state": SessionState.HANDED_OFF.value, "summary": summary})
         routing = self.routing()
         item_id = None
         if routing is not None:
-            item_id = routing.service.enqueue(uow, cid, message_id=int(ctx["message_id"]),
-                                              intent=summary["intent"])
-        uow.emit("bot.handed_off", conversation_id=cid, reason=plan.reason, intent=summary["intent"],
-                 language=u.language, item_id=item_id, summary=summary["text"])
+            item_id = routing.service.enqueue(uow, cid, message_id=message_id, intent=intent_for_rules)
+        if item_id is None and (live := routing_repo.live_item(uow.conn, cid)) is not None:
+            item_id = int(live["id"])  # already queued: out of hours, the item waiting for the opening
+        uow.emit("bot.handed_off", conversation_id=cid, reason=summary["reason"], intent=summary["intent"],
+                 language=language, item_id=item_id, summary=summary["text"], opens_at=summary.get("opens_at"))
+
+    def _opening(self, conn: Any, cid: int, session: Mapping[str, Any] | None, now: datetime) -> Opening:
+        """When the team is back: the next opening of the queue the conversation waits in, local to that queue."""
+        item = hours_repo.live_item(conn, cid)
+        calendar = hours_repo.calendar_of(hours_repo.queue_settings(conn, int(item.queue_id)) if item else None)
+        opens = calendar.next_open(now)
+        if opens is None or opens <= now:  # no hours on that queue (any more): when the bot was told it opens
+            until = (session or {}).get("held_until")
+            opens = until if until is not None and until < NEVER_OPENS else None
+        return Opening(opens.astimezone(calendar.zone) if opens else None, now.astimezone(calendar.zone))
+
+    def release_held(self, limit: int = 100) -> int:
+        """Conversations the bot held for a queue that has opened since: handed to the team, with a summary of
+        what the bot did meanwhile (reason queue_open). How many."""
+        now = self.clock()
+        with unit_of_work(self.engine, self.bus) as uow:
+            ended = repo.holds_ended(uow.conn, now, limit)
+            for session in ended:
+                cid = int(session["conversation_id"])
+                state = dict(session.get("dialog") or {})
+                turns = [{"text": t["text"], "intent": t["intent"], "decision": t["decision"]}
+                         for t in repo.session_turns(uow.conn, cid, session["started_at"])]
+                summary = rules.summary(reason="queue_open", intent=session.get("intent"), confidence=None,
+                                        language=session.get("language"), entities=session.get("entities") or [],
+                                        slots=dict(state.get("slots") or {}), turns=turns, flow=state.get("flow"))
+                self._hand_over(uow, cid, {"updated_at": now}, summary, language=session.get("language"),
+                                intent_for_rules=session.get("intent"))
+        return len(ended)
 
     def _failed(self, turn_id: int, holder: str, error: str) -> None:
         """A turn that failed: retried after a pause, or (out of attempts) failed and handed off."""
@@ -456,15 +505,26 @@ class BotRuntime:
                 summary = rules.summary(reason="failed", intent=session.get("intent"), confidence=None,
                                         language=session.get("language"), entities=session.get("entities") or [],
                                         slots={}, turns=[], flow=None)
-                repo.update_session(uow.conn, cid, {"state": SessionState.HANDED_OFF.value, "summary": summary,
-                                                    "updated_at": now})
-                routing = self.routing()
-                item_id = routing.service.enqueue(uow, cid) if routing is not None else None
-                uow.emit("bot.handed_off", conversation_id=cid, reason="failed", intent=session.get("intent"),
-                         language=session.get("language"), item_id=item_id, summary=summary["text"])
+                self._hand_over(uow, cid, {"updated_at": now}, summary, language=session.get("language"))
         except Exception:
             log.exception("bot turn %s: recording the failure failed too", turn_id)
 
 
-def _person_owns(ctx: Mapping[str, Any]) -> bool:
-    return ctx["assignee_user_id"] is not None or ctx["item_id"] is not None
+def _person_owns(ctx: Mapping[str, Any], session: Mapping[str, Any], now: datetime) -> bool:
+    """An assignee, or a queue item (unless the bot holds the conversation for its closed queue)."""
+    return ctx["assignee_user_id"] is not None or (ctx["item_id"] is not None and not held(session, now))
+
+
+@dataclass(frozen=True)
+class Opening:
+    """When the team is back, local to the queue (None: no opening ahead), and now there: for the customer."""
+
+    at: datetime | None
+    now: datetime
+
+    def text(self, config: Mapping[str, Any], language: str, default_language: str) -> str:
+        texts = config.get("texts")
+        if self.at is None:
+            return rules.channel_text("closed_no_time", texts, language, default_language)
+        phrase = rules.opening_phrase(self.at, self.now, rules.phrase_language(language, default_language))
+        return rules.channel_text("closed", texts, language, default_language).replace("{opens}", phrase)

@@ -26,7 +26,7 @@ from centralino.storage import bot as repo
 from centralino.storage.channels import SecretBox
 from centralino.storage.tables import channels
 
-TEXT_KEYS = ("rephrase", "handoff", "service_error", "case_opened")
+TEXT_KEYS = ("rephrase", "handoff", "service_error", "case_opened", "closed", "closed_no_time")
 TEXT_MAX = 1000
 
 

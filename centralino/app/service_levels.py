@@ -97,9 +97,11 @@ class ServiceLevels:
             return  # no policy and no business hours anywhere: nothing more to look at
         for event in customer:
             conversation_id = int(event.payload["conversation_id"])
-            self._timers_for(uow, conversation_id, opened.pop(conversation_id, None), now)
+            self._timers_for(uow, conversation_id, opened.pop(conversation_id, None), now,
+                             int(event.payload["message_id"]))
 
-    def _timers_for(self, uow: UnitOfWork, conversation_id: int, opened: int | None, now: datetime) -> None:
+    def _timers_for(self, uow: UnitOfWork, conversation_id: int, opened: int | None, now: datetime,
+                    message_id: int) -> None:
         """Out-of-hours and SLA timers for a customer's message in a queued conversation."""
         conn = uow.conn
         item = repo.live_item(conn, conversation_id)
@@ -112,7 +114,7 @@ class ServiceLevels:
         settings = self._queue_settings(conn, int(item.queue_id))
         calendar = repo.calendar_of(settings)
         if settings is not None and not calendar.is_open(now):
-            self._out_of_hours(uow, conversation_id, int(item.queue_id), settings, calendar, now)
+            self._out_of_hours(uow, conversation_id, int(item.queue_id), settings, calendar, now, message_id)
         if self._policies is None:
             self._policies = repo.active_policies(conn)
         policy = choose_policy(self._policies, int(item.queue_id), int(item.priority))
@@ -173,7 +175,7 @@ class ServiceLevels:
         self._configured_until = 0.0
 
     def _out_of_hours(self, uow: UnitOfWork, conversation_id: int, queue_id: int, settings: Any,
-                      calendar: BusinessCalendar, now: datetime) -> None:
+                      calendar: BusinessCalendar, now: datetime, message_id: int) -> None:
         """Once per closed period (named by the next opening): the auto-reply, the bot, or nothing."""
         action = OutOfHours(settings["out_of_hours"])
         reopens_at = calendar.next_open(now) or NEVER_REOPENS
@@ -181,15 +183,16 @@ class ServiceLevels:
         if insert_ignore_period(uow, {**key, "queue_id": queue_id, "action": action.value, "created_at": now}):
             return  # already handled in this closed period
         if action is OutOfHours.AUTO_REPLY:
-            message_id = self._auto_reply(uow, conversation_id, dict(settings["auto_reply"] or {}), now)
-            if message_id is not None:
+            reply_id = self._auto_reply(uow, conversation_id, dict(settings["auto_reply"] or {}), now)
+            if reply_id is not None:
                 uow.conn.execute(out_of_hours_replies.update().where(
                     out_of_hours_replies.c.conversation_id == conversation_id,
-                    out_of_hours_replies.c.reopens_at == reopens_at).values(message_id=message_id))
+                    out_of_hours_replies.c.reopens_at == reopens_at).values(message_id=reply_id))
         elif action is OutOfHours.BOT:
-            # The bot (its own issue) takes the conversation until the opening; routing keeps the item.
+            # The bot takes the conversation until the opening (app/bot_ownership.py); routing keeps the item.
             uow.emit("conversation.handed_to_bot", conversation_id=conversation_id, queue_id=queue_id,
-                     reason="out_of_hours", until=None if reopens_at is NEVER_REOPENS else reopens_at.isoformat())
+                     message_id=message_id, reason="out_of_hours",
+                     until=None if reopens_at is NEVER_REOPENS else reopens_at.isoformat())
 
     def _auto_reply(self, uow: UnitOfWork, conversation_id: int, texts: dict[str, str], now: datetime) -> int | None:
         language = uow.conn.execute(select(contacts.c.language).join(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -118,7 +119,41 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
                       "en": "Sorry, I cannot retrieve that information right now."},
     "case_opened": {"it": "Ho aperto la pratica {number}: ti aggiorneremo qui.",
                     "en": "I opened case {number}: we will keep you posted here."},
+    # handing off out of hours (the bot holds the conversation for a closed queue): {opens} is opening_phrase()
+    "closed": {"it": "Ora siamo chiusi: il team torna {opens}. La tua richiesta è in coda e ti risponderemo allora.",
+               "en": "We are closed right now: the team is back {opens}. Your request is in the queue and we "
+                     "will answer you then."},
+    "closed_no_time": {"it": "Ora siamo chiusi: la tua richiesta è in coda e ti risponderemo appena possibile.",
+                       "en": "We are closed right now: your request is in the queue and we will answer you as "
+                             "soon as we can."},
 }
+
+_DAYS = {"it": ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"),
+         "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
+_MONTHS = {"it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+                  "ottobre", "novembre", "dicembre"),
+           "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December")}
+
+
+def phrase_language(language: str, default_language: str) -> str:
+    """The language opening_phrase speaks for a customer: theirs if it knows it, else the channel's, else it."""
+    return next((lang for lang in (language, default_language) if lang in _DAYS), "it")
+
+
+def opening_phrase(opens: datetime, now: datetime, language: str) -> str:
+    """When the team is back, for the customer, both times local to the queue: "domani alle 9:00", "lunedì 30
+    novembre alle 9:00", "tomorrow at 9:00", "on Monday 30 November at 9:00"."""
+    lang = language if language in _DAYS else "en"
+    clock = f"{opens.hour}:{opens.minute:02d}"
+    days = (opens.date() - now.date()).days
+    if days in (0, 1):
+        word = {("it", 0): "oggi", ("it", 1): "domani", ("en", 0): "today", ("en", 1): "tomorrow"}[(lang, days)]
+        return f"{word} alle {clock}" if lang == "it" else f"{word} at {clock}"
+    day, month = _DAYS[lang][opens.weekday()], _MONTHS[lang][opens.month - 1]
+    if lang == "it":
+        return f"{day} {opens.day} {month} alle {clock}"
+    return f"on {day} {opens.day} {month} at {clock}"
 
 
 def channel_text(key: str, texts: Mapping[str, Any] | None, language: str, default_language: str) -> str:
@@ -141,6 +176,7 @@ REASON_TEXT = {
     "failed": "the bot failed on this message",
     "not_text": "the customer sent something other than text",
     "case_failed": "the case could not be opened",
+    "queue_open": "the queue opened (the bot held it out of hours)",
 }
 
 

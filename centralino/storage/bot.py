@@ -54,7 +54,8 @@ def save_settings(conn: Connection, channel_id: int, values: dict[str, Any], now
 def sessions_of(conn: Connection, conversation_ids: list[int]) -> dict[int, Any]:
     if not conversation_ids:
         return {}
-    rows = conn.execute(select(s.conversation_id, s.state).where(s.conversation_id.in_(conversation_ids)))
+    rows = conn.execute(select(s.conversation_id, s.state, s.held_until)
+                        .where(s.conversation_id.in_(conversation_ids)))
     return {int(r.conversation_id): r for r in rows}
 
 
@@ -71,10 +72,12 @@ def session(conn: Connection, conversation_id: int, *, lock: bool = False) -> di
 
 
 def start_sessions(conn: Connection, conversation_ids: list[int], existing: set[int], language: dict[int, str],
-                   now: datetime) -> None:
-    """A fresh active session for each conversation (one that had an earlier session starts over)."""
+                   now: datetime, *, held_until: datetime | None = None) -> None:
+    """A fresh active session for each conversation (one that had an earlier session starts over); held until
+    `held_until` when a closed queue handed it over."""
     fresh: dict[str, Any] = {"state": "active", "flow_id": None, "dialog": {}, "rephrased": 0, "intent": None,
-                             "entities": [], "summary": {}, "started_at": now, "updated_at": now}
+                             "entities": [], "summary": {}, "held_until": held_until, "started_at": now,
+                             "updated_at": now}
     new = [{"conversation_id": cid, "language": language.get(cid), **fresh} for cid in conversation_ids
            if cid not in existing]
     if new:
@@ -92,6 +95,36 @@ def end_session(conn: Connection, conversation_id: int, now: datetime) -> bool:
     """An active session ends (a person took the conversation); whether there was one."""
     return conn.execute(update(bot_sessions).where(s.conversation_id == conversation_id, s.state == "active")
                         .values(state="ended", updated_at=now)).rowcount > 0
+
+
+def any_held(conn: Connection, now: datetime) -> bool:
+    """Whether the bot holds some conversation for a closed queue now."""
+    return conn.execute(select(s.conversation_id).where(s.state == "active", s.held_until > now)
+                        .limit(1)).first() is not None
+
+
+def holds_ended(conn: Connection, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Active sessions held for a queue that has opened since, locked (another worker skips them)."""
+    stmt = (select(bot_sessions).where(s.state == "active", s.held_until <= now)
+            .order_by(s.held_until).limit(limit).with_for_update(skip_locked=True))
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def untaken_messages(conn: Connection, conversation_id: int, from_message_id: int,
+                     skip_types: frozenset[str]) -> list[int]:
+    """The customer's messages of the conversation from `from_message_id` on that have no bot turn (those a
+    closed queue hands to the bot: the one that found it closed and the rest of its batch)."""
+    taken = select(t.id).where(t.message_id == messages.c.id).exists()
+    stmt = (select(messages.c.id).where(messages.c.conversation_id == conversation_id,
+                                        messages.c.id >= from_message_id, messages.c.direction == "in",
+                                        messages.c.type.not_in(sorted(skip_types)), ~taken)
+            .order_by(messages.c.id))
+    return [int(i) for i in conn.execute(stmt).scalars()]
+
+
+def latest_inbound(conn: Connection, conversation_id: int) -> int | None:
+    return conn.execute(select(func.max(messages.c.id)).where(messages.c.conversation_id == conversation_id,
+                                                              messages.c.direction == "in")).scalar()
 
 
 # --- turns -------------------------------------------------------------------------------------------------

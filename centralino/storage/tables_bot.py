@@ -135,6 +135,9 @@ bot_sessions = Table(
     Column("intent", String(64)),  # last detected
     Column("entities", Json, nullable=False, default=list),
     Column("summary", Json, nullable=False, default=dict),  # at handoff: intent, language, entities, steps
+    # Out of hours (a closed queue handed the conversation to the bot, conversation.handed_to_bot): the bot holds
+    # it, queue item and all, until the queue opens (then it hands over with a summary). Null: an ordinary session.
+    Column("held_until", UTCDateTime),
     Column("started_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_bot_sessions_state", "state"),

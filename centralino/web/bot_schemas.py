@@ -207,7 +207,8 @@ class ChannelBotIn(Strict):
     default_language: str | None = None
     rephrase_limit: int | None = None
     texts: dict[str, dict[str, str]] | None = Field(
-        default=None, description="the bot's own texts by language: rephrase, handoff, service_error, case_opened")
+        default=None, description="the bot's own texts by language: rephrase, handoff, service_error, case_opened, "
+                    "closed, closed_no_time")
 
 
 class ChannelBotOut(BaseModel):

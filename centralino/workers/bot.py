@@ -5,7 +5,10 @@ stored by other processes, turns whose worker died (their lease lapsed), turns w
 Several processes may run it against one database: a turn is taken with a lease (SELECT … FOR UPDATE SKIP
 LOCKED on PostgreSQL), only the lease holder may record its decision, and a conversation's turns are taken one
 at a time, oldest first. Turns of different conversations are answered concurrently (`bot_concurrency`), so a
-slow service call does not hold up the other customers."""
+slow service call does not hold up the other customers.
+
+The sweep also hands to the team, at most every `bot_poll_s`, the conversations the bot held for a queue that has
+opened since (out of hours, app/bot.py release_held)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 
 from sqlalchemy import func, select
@@ -60,11 +64,19 @@ class BotLoop:
         self.holder = holder_name()
         self.wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._release_at = 0.0  # monotonic: when to look for held conversations whose queue opened
 
     def notify(self, _event: Event | None = None) -> None:
         """Called from whichever thread committed the turn."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.wake.set)
+
+    async def release_due(self) -> int:
+        """At most every poll_s: hand over the conversations held for a queue that has opened; how many."""
+        if time.monotonic() < self._release_at:
+            return 0
+        self._release_at = time.monotonic() + self.poll_s
+        return await asyncio.to_thread(self.runtime.release_held)
 
     async def run_once(self) -> int:
         """Claim a batch and answer it; how many turns were taken."""
@@ -88,6 +100,7 @@ class BotLoop:
             while True:
                 self.wake.clear()
                 try:
+                    await self.release_due()
                     taken = await self.run_once()
                 except Exception:
                     log.exception("bot round failed; retrying")

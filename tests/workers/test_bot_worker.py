@@ -138,3 +138,21 @@ def test_the_loop_is_woken_by_the_commit_and_answers(bc):
         return bc.decisions(conversation)
 
     assert asyncio.run(scenario()) == ["answered"]
+
+
+def test_the_sweep_hands_over_held_conversations_whose_queue_opened(bc):
+    """Out of hours (tests/app/test_bot_out_of_hours.py): the loop's sweep calls release_held, at most every
+    poll_s."""
+    conversation = bc.writes("a che ora aprite?")
+    bc.answer()
+    with bc.services.engine.begin() as conn:  # as if a closed queue had handed it over until a moment ago
+        conn.execute(bot_sessions.update().where(bot_sessions.c.conversation_id == conversation)
+                     .values(held_until=bc.bot.runtime.clock() - timedelta(seconds=1)))
+    loop = BotLoop(bc.bot.runtime, bc.services.bus, poll_s=3600)
+    assert asyncio.run(loop.release_due()) == 1
+    [session] = rows(bc.services, bot_sessions, bot_sessions.c.conversation_id == conversation,
+                     order_by=bot_sessions.c.conversation_id)
+    assert (session["state"], session["summary"]["reason"]) == ("handed_off", "queue_open")
+    assert [i["state"] for i in rows(bc.services, routing_items, routing_items.c.conversation_id == conversation)] == [
+        "waiting"]  # no item was waiting for it: the sweep queued it through routing
+    assert asyncio.run(loop.release_due()) == 0  # not again before poll_s

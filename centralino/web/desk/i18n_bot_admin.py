@@ -148,7 +148,8 @@ EN: dict[str, str] = {
     "botadm.channels": "Where the bot answers",
     "botadm.channels_hint": "Per channel: whether the bot answers conversations nobody owns, the language it uses "
                             "when the customer's is unknown, how often it asks to rephrase before handing over, and "
-                            "its own texts by key — rephrase, handoff, service_error, case_opened — each "
+                            "its own texts by key — rephrase, handoff, service_error, case_opened, closed, "
+                            "closed_no_time (out of hours, {opens}: when the team is back) — each "
                             "{\"it\": …, \"en\": …} (none given: the defaults).",
     "botadm.bot_on": "bot on",
     "botadm.bot_off": "bot off",
@@ -305,7 +306,8 @@ IT: dict[str, str] = {
     "botadm.channels_hint": "Per canale: se il bot risponde alle conversazioni che nessuno ha preso, la lingua che "
                             "usa quando quella del cliente non si sa, quante volte chiede di riformulare prima di "
                             "passare a un operatore, e i suoi testi per chiave — rephrase, handoff, service_error, "
-                            "case_opened — ciascuno {\"it\": …, \"en\": …} (nessuno: quelli predefiniti).",
+                            "case_opened, closed, closed_no_time (fuori orario, {opens}: quando torna il team) — "
+                            "ciascuno {\"it\": …, \"en\": …} (nessuno: quelli predefiniti).",
     "botadm.bot_on": "bot attivo",
     "botadm.bot_off": "bot spento",
     "botadm.bot_answers": "Il bot risponde",
