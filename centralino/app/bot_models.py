@@ -12,6 +12,7 @@ ACTIVE_TTL_S (one indexed query), so an activation by another process is picked 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,26 @@ ACTIVE_TTL_S = 2.0
 # Scores within this of the active model's count as "not worse": accuracy on a few dozen eval examples moves
 # in steps of 1/n, and floating point sums differ in the last digits.
 TOLERANCE = 1e-9
+# Why a version is in its state (bot_models.reason, English for the API and the logs); the desk shows each in the
+# agent's language from its code and values (reason_parts).
+REASONS = {
+    "first": "first model",
+    "no_eval": "no eval examples to compare on",
+    "as_good": "eval accuracy {new} >= {old} of version {version}",
+    "worse": "eval accuracy {new} is worse than {old} of active version {version} on the same {n} eval examples",
+    "activated": "activated by {actor}",
+    "rolled_back": "rolled back by {actor}",
+}
+_REASON_PATTERNS = {code: re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(text)) + "$")
+                    for code, text in REASONS.items()}
+
+
+def reason_parts(reason: str | None) -> tuple[str, dict[str, str]] | None:
+    """A stored reason's code and values ("worse", {"new": "0.750", …}); None for one not written from REASONS."""
+    for code, pattern in _REASON_PATTERNS.items():
+        if reason and (found := pattern.match(reason)):
+            return code, found.groupdict()
+    return None
 
 
 class BotModels:
@@ -140,8 +161,8 @@ class BotModels:
             if found["state"] == "active":
                 raise Conflict(f"version {version} is already active", field="version", code="bot.already_active")
             previous = repo.retire_active(uow.conn)
-            verb = "rolled back" if previous and version < max(previous) else "activated"
-            repo.set_active(uow.conn, version, reason=f"{verb} by {actor}", now=now)
+            code = "rolled_back" if previous and version < max(previous) else "activated"
+            repo.set_active(uow.conn, version, reason=REASONS[code].format(actor=actor), now=now)
             uow.emit("bot.model_activated", version=version, actor=actor, previous=previous)
         self.forget()
 
@@ -195,11 +216,11 @@ def judge(candidate: dict[str, Any], baseline: dict[str, Any] | None,
           active_version: int | None) -> tuple[str, str]:
     """(state, reason) of a freshly trained version against the active one, on the same eval examples."""
     if active_version is None:
-        return "active", "first model"
+        return "active", REASONS["first"]
     if baseline is None or candidate["accuracy"] is None or baseline["accuracy"] is None:
-        return "active", "no eval examples to compare on"
+        return "active", REASONS["no_eval"]
     new, old = candidate["accuracy"], baseline["accuracy"]
     if new + TOLERANCE >= old:
-        return "active", f"eval accuracy {new:.3f} >= {old:.3f} of version {active_version}"
-    return "refused", (f"eval accuracy {new:.3f} is worse than {old:.3f} of active version {active_version} "
-                       f"on the same {candidate['eval_examples']} eval examples")
+        return "active", REASONS["as_good"].format(new=f"{new:.3f}", old=f"{old:.3f}", version=active_version)
+    return "refused", REASONS["worse"].format(new=f"{new:.3f}", old=f"{old:.3f}", version=active_version,
+                                              n=candidate["eval_examples"])

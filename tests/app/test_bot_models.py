@@ -152,3 +152,15 @@ def test_the_gate_rules():
     state, reason = judge(scored, {"accuracy": 0.875}, 3)
     assert state == "refused" and reason == ("eval accuracy 0.750 is worse than 0.875 of active version 3 on the "
                                              "same 8 eval examples")
+
+
+def test_every_stored_reason_reads_back_as_its_code_and_values():
+    """The desk shows a version's reason in the agent's language from its code and values (web/desk/bot_pages)."""
+    from centralino.app.bot_models import REASONS, judge, reason_parts
+
+    for code, text in REASONS.items():
+        values = {name: f"<{name}>" for name in ("new", "old", "version", "n", "actor") if "{" + name + "}" in text}
+        assert reason_parts(text.format(**values)) == (code, values)
+    assert reason_parts(judge({"accuracy": 0.75, "eval_examples": 8}, {"accuracy": 0.875}, 3)[1]) == (
+        "worse", {"new": "0.750", "old": "0.875", "version": "3", "n": "8"})
+    assert reason_parts("trained on a Tuesday") is None and reason_parts(None) is None

@@ -9,6 +9,7 @@ checks them once and names the wrong field next to the form. Everything shown is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from centralino.app.bot_admin_flows import step_view
 from centralino.app.bot_admin_setup import BotAdministration
+from centralino.app.bot_models import reason_parts
 from centralino.domain.access import Principal
 from centralino.domain.bot_config import AUTOMATION_LEVELS
 from centralino.errors import NotFound
@@ -52,6 +54,20 @@ def _page(request: Request, template: str, principal: Principal, tab: str, **con
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def model_reason(t: Callable[[str], str], reason: str | None) -> str:
+    """Why a model version is in its state, in the page's language (t); a reason of another shape as stored."""
+    parts = reason_parts(reason)
+    if parts is None:
+        return reason or ""
+    code, values = parts
+    text = t(f"botadm.mreason.{code}")
+    for name, value in values.items():
+        if name in ("new", "old"):  # accuracies: as the table's percentages, one decimal
+            value = f"{float(value) * 100:.1f}%"
+        text = text.replace("{" + name + "}", value)
+    return text
 
 
 @router.get("")
@@ -129,7 +145,8 @@ def models_page(request: Request) -> Response:
     if isinstance(gate, Response):
         return gate
     principal, bot = gate
-    return _page(request, "bot_models.html", principal, "models", versions=bot.models.versions(), percent=_percent)
+    return _page(request, "bot_models.html", principal, "models", versions=bot.models.versions(), percent=_percent,
+                 model_reason=model_reason)
 
 
 @router.get("/candidates")

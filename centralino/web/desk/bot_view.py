@@ -8,6 +8,7 @@ missing or odd field is left out, not an error."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -33,6 +34,14 @@ def _confidence(value: Any) -> str:
     except (TypeError, ValueError):
         return ""
     return f"{round(number * 100)}%" if 0 <= number <= 1 else ""
+
+
+def _when(value: Any) -> str:
+    """An ISO 8601 instant as written (local to the queue, out of hours) down to the minute; "" when not one."""
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M") if value else ""
+    except ValueError:
+        return ""
 
 
 def _entities(value: Any) -> list[tuple[str, str]]:
@@ -74,6 +83,7 @@ def summary_view(session: Mapping[str, Any]) -> dict[str, Any] | None:
         "slots": _slots(summary.get("slots")),
         "text": _text(summary.get("text") or summary.get("summary")),
         "reason": _text(summary.get("reason")),
+        "opens_at": _when(summary.get("opens_at")),
         "steps": [s for s in (_step(i) for i in (steps_of if isinstance(steps_of, list) else [])[-STEPS:]) if s],
     }
     shown = ("intent", "language", "entities", "slots", "text", "steps")

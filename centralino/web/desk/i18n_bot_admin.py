@@ -124,6 +124,13 @@ EN: dict[str, str] = {
     "botadm.state.candidate": "candidate",
     "botadm.encoder": "Encoder",
     "botadm.reason": "Why",
+    "botadm.mreason.first": "first model",
+    "botadm.mreason.no_eval": "no held-back examples to compare on",
+    "botadm.mreason.as_good": "held-back accuracy {new}, not worse than {old} of version {version}",
+    "botadm.mreason.worse": ("held-back accuracy {new} is worse than {old} of the active version {version} on the "
+                             "same {n} examples"),
+    "botadm.mreason.activated": "activated by {actor}",
+    "botadm.mreason.rolled_back": "rolled back by {actor}",
     "botadm.trained": "Trained",
     "botadm.activate": "Activate",
     "botadm.no_models": "No versions yet.",
@@ -281,6 +288,14 @@ IT: dict[str, str] = {
     "botadm.state.candidate": "candidata",
     "botadm.encoder": "Encoder",
     "botadm.reason": "Motivo",
+    "botadm.mreason.first": "primo modello",
+    "botadm.mreason.no_eval": "nessun esempio tenuto da parte su cui confrontare",
+    "botadm.mreason.as_good": ("accuratezza sugli esempi tenuti da parte {new}, non peggiore di {old} della "
+                               "versione {version}"),
+    "botadm.mreason.worse": ("accuratezza sugli esempi tenuti da parte {new}, peggiore di {old} della versione "
+                             "attiva {version} sugli stessi {n} esempi"),
+    "botadm.mreason.activated": "attivata da {actor}",
+    "botadm.mreason.rolled_back": "ripristinata da {actor}",
     "botadm.trained": "Addestrata",
     "botadm.activate": "Attiva",
     "botadm.no_models": "Ancora nessuna versione.",

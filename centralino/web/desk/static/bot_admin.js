@@ -66,9 +66,10 @@ async function then(scope, element, response) {
   if (how.startsWith("go:")) { location.assign(how.slice(3).replace("{id}", encodeURIComponent(data.id ?? ""))); return; }
   if (how === "remove-row") { element.closest("tr")?.remove(); return; }
   const result = scope.querySelector("[data-result]");
-  if (how === "trained") {  // a new version: its number, what the gate decided and why; the table follows
+  if (how === "trained") {  // a new version: its number and what the gate decided; the table follows with why
+    // (the API's reason is English: the table shows it in the page's language)
     const state = element.dataset[`state${data.state.charAt(0).toUpperCase()}${data.state.slice(1)}`] || data.state;
-    result.textContent = `v${data.version} · ${state} · ${data.reason || ""}`;
+    result.textContent = `v${data.version} · ${state}`;
     result.hidden = false;
     status(scope, "");
     setTimeout(() => location.reload(), 2500);
