@@ -27,6 +27,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     evaluate.add_argument("--encoder", default="use", choices=ENCODERS)
     evaluate.add_argument("--threshold", type=float, default=0.0,
                           help="confidence threshold for the per-intent precision and coverage")
+    evaluate.add_argument("--oos-recall", type=float, default=None,
+                          help="with 'oos' examples in the training file: the share of held-out out-of-scope "
+                               "examples the learnt threshold must refuse (default 0.7: a 60%% floor + margin)")
     evaluate.add_argument("--seed", type=int, default=0)
     return nlu
 
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         in_scope = [e for e in train_file.examples if e.intent != "oos"]
         oos = [e.text for e in train_file.examples if e.intent == "oos"]
         began = time.perf_counter()
-        model = train(in_scope, encoder=args.encoder, seed=args.seed, out_of_scope=oos)
+        floor = {} if args.oos_recall is None else {"oos_recall": args.oos_recall}
+        model = train(in_scope, encoder=args.encoder, seed=args.seed, out_of_scope=oos, **floor)
         seconds = round(time.perf_counter() - began, 2)
         result = evaluate(model, test_file.examples, threshold=args.threshold).to_dict()
         print(json.dumps({"encoder": args.encoder, "train_s": seconds, "oos_threshold": model.oos_threshold,

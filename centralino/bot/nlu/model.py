@@ -6,18 +6,26 @@ examples (exact wording, product names, typos). Their scores are added (weights 
 validation split, never on test data) and a softmax turns them into probabilities. "tfidf" alone is the
 model-free fallback (tests, machines without the encoder).
 
-Out of scope: a prediction whose top probability is under `oos_threshold` has intent None. The threshold is
-learnt from out-of-scope examples when some are given (`train(out_of_scope=…)`, or `calibrate_oos` on a
-validation split), else it is 0 (never out of scope; the bot's per-intent thresholds still apply).
+Out of scope: out-of-scope examples, when given (`train(out_of_scope=…)`), are taught as one more class
+whose probability is the share left over by the intents; a prediction has intent None when that class wins or
+the top intent's probability is under `oos_threshold`. The threshold is the one giving the best in-scope
+accuracy while at least `OOS_RECALL_FLOOR` of held-out out-of-scope examples are refused (`calibrate_oos`,
+on a fifth held out in `train` or on a validation split); without out-of-scope examples it is 0 (never out of
+scope; the bot's per-intent thresholds still apply).
+
+Each intent's name ("card_arrival", "AddToPlaylist") is also taught as one example of it, in words: with
+few examples per intent it is a useful one (CLINC150 10-shot validation 88.8% -> 89.4%).
 
 Serialised as an .npz of arrays plus a JSON header (no pickle: models are stored in the database).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +39,7 @@ from centralino.bot.nlu.types import Example, Prediction
 
 FORMAT = 1
 EMBEDDING_C = 10.0  # logistic regression on the embedding
+OOS_RECALL_FLOOR = 0.7  # the out-of-scope recall the threshold must keep on held-out data: 60% + a margin
 TFIDF_C = 1.0  # linear SVM on TF-IDF
 EMBEDDING_WEIGHT, TFIDF_WEIGHT = 0.5, 1.5  # score = 0.5 * logit(embedding) + 1.5 * svm(tfidf)
 TFIDF_ONLY_WEIGHT = 5.0  # sharpens the SVM's margins into usable probabilities when it is alone
@@ -39,18 +48,23 @@ TOP = 5
 
 @dataclass(frozen=True)
 class _Head:
-    coef: np.ndarray  # (dim, n_intents) float32
+    coef: np.ndarray  # (dim, n_intents) float32; one more, last, column for the out-of-scope class
     intercept: np.ndarray  # (n_intents,) float32
     weight: float
+
+    @functools.cached_property
+    def coef64(self) -> np.ndarray:  # converted once, not on every message
+        return self.coef.astype(np.float64)
 
 
 class IntentModel:
     def __init__(self, *, encoder_name: str, intents: Sequence[str], tfidf: TfidfEncoder,
                  tfidf_head: _Head, embedding_head: _Head | None, oos_threshold: float = 0.0,
-                 meta: dict[str, Any] | None = None) -> None:
+                 oos_class: bool = False, meta: dict[str, Any] | None = None) -> None:
         self.encoder_name = encoder_name
         self.intents = tuple(intents)
         self.oos_threshold = float(oos_threshold)
+        self.oos_class = oos_class  # the heads have one more, last, column: out of scope
         self.meta = dict(meta or {})
         self._tfidf = tfidf
         self._tfidf_head = tfidf_head
@@ -71,12 +85,14 @@ class IntentModel:
             order = np.argsort(-row, kind="stable")[:TOP]
             ranking = tuple((self.intents[i], round(float(row[i]), 6)) for i in order)
             best, confidence = ranking[0]
-            out.append(Prediction(intent=best if confidence >= self.oos_threshold else None,
-                                  confidence=confidence, ranking=ranking))
+            top = float(row[order[0]])  # unrounded, as calibrate_oos compares it
+            refused = top < self.oos_threshold or 1.0 - float(row.sum()) > top
+            out.append(Prediction(intent=None if refused else best, confidence=confidence, ranking=ranking))
         return out
 
     def probabilities(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
-        """(len(texts), len(intents)) softmax of the combined scores."""
+        """(len(texts), len(intents)) softmax of the combined scores (without the out-of-scope class's column:
+        then a row sums to 1 minus the out-of-scope probability)."""
         texts = list(texts)
         scores = _apply(self._tfidf_head, self._tfidf.encode(texts))
         if self._embedding_head is not None:
@@ -85,20 +101,20 @@ class IntentModel:
             scores = scores + _apply(self._embedding_head, embeddings)
         scores = scores - scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
-        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+        return np.asarray(exp / exp.sum(axis=1, keepdims=True))[:, :len(self.intents)]
 
     def with_oos_threshold(self, threshold: float) -> IntentModel:
         return IntentModel(encoder_name=self.encoder_name, intents=self.intents, tfidf=self._tfidf,
                            tfidf_head=self._tfidf_head, embedding_head=self._embedding_head,
-                           oos_threshold=threshold, meta=self.meta)
+                           oos_threshold=threshold, oos_class=self.oos_class, meta=self.meta)
 
     # --- serialisation ------------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
         char_vocab, char_idf, word_vocab, word_idf = self._tfidf.state()
         header = {"format": FORMAT, "encoder": self.encoder_name, "intents": list(self.intents),
-                  "oos_threshold": self.oos_threshold, "meta": self.meta, "char_vocab": char_vocab,
-                  "word_vocab": word_vocab, "tfidf_weight": self._tfidf_head.weight,
+                  "oos_threshold": self.oos_threshold, "oos_class": self.oos_class, "meta": self.meta,
+                  "char_vocab": char_vocab, "word_vocab": word_vocab, "tfidf_weight": self._tfidf_head.weight,
                   "embedding_weight": self._embedding_head.weight if self._embedding_head else None}
         arrays = {"header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
                   "char_idf": char_idf, "word_idf": word_idf,
@@ -121,59 +137,103 @@ class IntentModel:
             embedding_head = (_Head(data["embedding_coef"], data["embedding_intercept"],
                                     header["embedding_weight"]) if "embedding_coef" in data else None)
         return cls(encoder_name=header["encoder"], intents=header["intents"], tfidf=tfidf, tfidf_head=tfidf_head,
-                   embedding_head=embedding_head, oos_threshold=header["oos_threshold"], meta=header["meta"])
+                   embedding_head=embedding_head, oos_threshold=header["oos_threshold"],
+                   oos_class=header.get("oos_class", False), meta=header["meta"])
 
 
 def _apply(head: _Head, features: Any) -> np.ndarray:
     if sparse.issparse(features) and features.shape[0] == 1:  # one message: add up the rows of its terms
-        scores = features.data.astype(np.float64) @ head.coef[features.indices].astype(np.float64)
+        scores = features.data.astype(np.float64) @ head.coef64[features.indices]
         return np.asarray(head.weight * (scores[None, :] + head.intercept))
     # float64 sums, so that one message and a batch give the same probabilities to the 6 decimals kept
-    scores = features.astype(np.float64) @ head.coef.astype(np.float64)
+    scores = features.astype(np.float64) @ head.coef64
     return np.asarray(head.weight * (np.asarray(scores) + head.intercept))
 
 
 # --- training -----------------------------------------------------------------------------------------
 
 def train(examples: Sequence[Example], *, encoder: str = "use", seed: int = 0,
-          out_of_scope: Sequence[str] = (), embeddings: np.ndarray | None = None) -> IntentModel:
-    """Fit the heads on the examples (at least two intents). `out_of_scope`: texts that match no intent;
-    when given, a fifth of the examples is held out to learn the out-of-scope threshold, then the model is
-    refitted on all examples. `embeddings`: the examples' sentence embeddings if already computed."""
+          out_of_scope: Sequence[str] = (), embeddings: np.ndarray | None = None,
+          out_of_scope_embeddings: np.ndarray | None = None, intent_names: bool = True,
+          oos_recall: float = OOS_RECALL_FLOOR) -> IntentModel:
+    """Fit the heads on the examples (at least two intents). `out_of_scope`: texts that match no intent,
+    taught as a class; a fifth of the examples and of those texts is held out to learn the out-of-scope
+    threshold (`calibrate_oos` at `oos_recall`), then the model is refitted on everything. `embeddings`,
+    `out_of_scope_embeddings`: the texts' sentence embeddings if already computed. `intent_names`: teach each
+    intent's name as one more example."""
     if encoder not in ENCODERS:
         raise ValueError(f"unknown encoder {encoder!r} (one of {', '.join(ENCODERS)})")
     intents = sorted({e.intent for e in examples})
     if len(intents) < 2:
         raise ValueError("training needs examples of at least two intents")
-    if out_of_scope:
-        fit_part, held_out = _split(examples, seed)
-        if held_out:
-            probe = _fit(fit_part, encoder, seed, None)
-            threshold = calibrate_oos(probe, held_out, out_of_scope).oos_threshold
-            return _fit(examples, encoder, seed, embeddings).with_oos_threshold(threshold)
-    return _fit(examples, encoder, seed, embeddings)
+    oos = list(out_of_scope)
+    if oos:
+        vectors = _Texts(examples, embeddings, oos, out_of_scope_embeddings)
+        fit_idx, held_idx, fit_oos, held_oos = _split(examples, len(oos), seed)
+        if held_idx and held_oos:
+            probe = _fit(vectors.take(fit_idx, fit_oos), encoder, seed, intent_names)
+            in_vectors = None if vectors.embeddings is None else vectors.embeddings[held_idx]
+            out_vectors = None if vectors.oos_embeddings is None else vectors.oos_embeddings[held_oos]
+            threshold = calibrate_oos(probe, [examples[i] for i in held_idx], [oos[i] for i in held_oos],
+                                      in_embeddings=in_vectors, out_embeddings=out_vectors,
+                                      oos_recall=oos_recall).oos_threshold
+            return _fit(vectors, encoder, seed, intent_names).with_oos_threshold(threshold)
+        return _fit(vectors, encoder, seed, intent_names)
+    return _fit(_Texts(examples, embeddings, [], None), encoder, seed, intent_names)
 
 
-def _fit(examples: Sequence[Example], encoder: str, seed: int, embeddings: np.ndarray | None) -> IntentModel:
+@dataclass(frozen=True)
+class _Texts:
+    """Training texts: the examples, the out-of-scope texts, their embeddings when already computed."""
+
+    examples: Sequence[Example]
+    embeddings: np.ndarray | None
+    oos: Sequence[str]
+    oos_embeddings: np.ndarray | None
+
+    def take(self, indices: Sequence[int], oos_indices: Sequence[int]) -> _Texts:
+        return _Texts([self.examples[i] for i in indices],
+                      None if self.embeddings is None else self.embeddings[list(indices)],
+                      [self.oos[i] for i in oos_indices],
+                      None if self.oos_embeddings is None else self.oos_embeddings[list(oos_indices)])
+
+
+def name_words(intent: str) -> str:
+    """"card_arrival" -> "card arrival", "AddToPlaylist" -> "add to playlist"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", intent)
+    return re.sub(r"[_\-.:/]+", " ", spaced).strip().lower()
+
+
+def _fit(data: _Texts, encoder: str, seed: int, intent_names: bool) -> IntentModel:
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
+    examples = data.examples
     intents = sorted({e.intent for e in examples})
     index = {name: i for i, name in enumerate(intents)}
-    texts = [e.text for e in examples]
-    y = np.array([index[e.intent] for e in examples])
+    names = [name_words(i) for i in intents] if intent_names else []
+    texts = [e.text for e in examples] + names + list(data.oos)
+    labels = [index[e.intent] for e in examples] + list(range(len(names))) + [len(intents)] * len(data.oos)
+    y = np.array(labels)
+    n_classes = len(intents) + (1 if data.oos else 0)
     with threadpool_limits(1):
         tfidf = TfidfEncoder().fit(texts)
         svm = LinearSVC(C=TFIDF_C, random_state=seed).fit(tfidf.encode(texts), y)
-        tfidf_head = _Head(*_coef(svm, len(intents)), TFIDF_WEIGHT if encoder != "tfidf" else TFIDF_ONLY_WEIGHT)
+        tfidf_head = _Head(*_coef(svm, n_classes), TFIDF_WEIGHT if encoder != "tfidf" else TFIDF_ONLY_WEIGHT)
         embedding_head = None
         if encoder != "tfidf":
-            vectors = embeddings if embeddings is not None else get_encoder(encoder).encode(texts)
-            lr = LogisticRegression(C=EMBEDDING_C, max_iter=300, random_state=seed).fit(vectors, y)
-            embedding_head = _Head(*_coef(lr, len(intents)), EMBEDDING_WEIGHT)
-    meta = {"examples": len(examples), "seed": seed}
+            model = get_encoder(encoder)
+            parts = [data.embeddings if data.embeddings is not None else model.encode([e.text for e in examples])]
+            if names:
+                parts.append(model.encode(names))
+            if data.oos:
+                parts.append(data.oos_embeddings if data.oos_embeddings is not None else model.encode(list(data.oos)))
+            lr = LogisticRegression(C=EMBEDDING_C, max_iter=1000, random_state=seed).fit(np.vstack(parts), y)
+            embedding_head = _Head(*_coef(lr, n_classes), EMBEDDING_WEIGHT)
+    meta = {"examples": len(examples), "seed": seed, "intent_names": intent_names,
+            "out_of_scope_examples": len(data.oos)}
     return IntentModel(encoder_name=encoder, intents=intents, tfidf=tfidf, tfidf_head=tfidf_head,
-                       embedding_head=embedding_head, meta=meta)
+                       embedding_head=embedding_head, oos_class=bool(data.oos), meta=meta)
 
 
 def _coef(estimator: Any, n_intents: int) -> tuple[np.ndarray, np.ndarray]:
@@ -185,12 +245,14 @@ def _coef(estimator: Any, n_intents: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(coef.T), intercept
 
 
-def _split(examples: Sequence[Example], seed: int) -> tuple[list[Example], list[Example]]:
-    """About a fifth of each intent's examples held out (intents with fewer than 3 keep all)."""
+def _split(examples: Sequence[Example], n_oos: int,
+           seed: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """About a fifth of each intent's examples held out (intents with fewer than 3 keep all), and a fifth of
+    the out-of-scope texts: indices to fit on and to calibrate on."""
     rng = random.Random(seed)
-    by_intent: dict[str, list[Example]] = {}
-    for e in examples:
-        by_intent.setdefault(e.intent, []).append(e)
+    by_intent: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_intent.setdefault(e.intent, []).append(i)
     fit_part, held_out = [], []
     for intent in sorted(by_intent):
         pool = list(by_intent[intent])
@@ -198,24 +260,37 @@ def _split(examples: Sequence[Example], seed: int) -> tuple[list[Example], list[
         k = len(pool) // 5 if len(pool) >= 3 else 0
         held_out += pool[:k]
         fit_part += pool[k:]
-    return fit_part, held_out
+    oos = list(range(n_oos))
+    rng.shuffle(oos)
+    k = max(1, n_oos // 5) if n_oos >= 2 else 0
+    return sorted(fit_part), sorted(held_out), sorted(oos[k:]), sorted(oos[:k])
 
 
 def calibrate_oos(model: IntentModel, in_scope: Sequence[Example], out_of_scope: Sequence[str], *,
-                  in_embeddings: np.ndarray | None = None, out_embeddings: np.ndarray | None = None) -> IntentModel:
-    """The threshold maximising (in-scope accuracy + out-of-scope recall) / 2 on held-out examples."""
+                  in_embeddings: np.ndarray | None = None, out_embeddings: np.ndarray | None = None,
+                  oos_recall: float = OOS_RECALL_FLOOR) -> IntentModel:
+    """The threshold giving the best in-scope accuracy (an in-scope message refused is wrong) among those
+    refusing at least `oos_recall` of the out-of-scope texts; if none does, the one refusing the most (ties:
+    the lowest). In-scope accuracy only falls as the threshold rises, so this is the lowest threshold that
+    keeps the recall: the business's floor (60%) plus a margin for the few out-of-scope texts it is measured
+    on."""
     if not in_scope or not out_of_scope:
         return model
     p_in = model.probabilities([e.text for e in in_scope], embeddings=in_embeddings)
     gold = np.array([model.intents.index(e.intent) if e.intent in model.intents else -1 for e in in_scope])
-    top_in, correct = p_in.max(axis=1), p_in.argmax(axis=1) == gold
-    top_out = model.probabilities(list(out_of_scope), embeddings=out_embeddings).max(axis=1)
-    best, best_score = 0.0, -1.0
-    for t in np.unique(np.concatenate([[0.0], top_in, top_out])):
-        score = (correct & (top_in >= t)).mean() + (top_out < t).mean()
-        if score > best_score + 1e-12:
-            best, best_score = float(t), score
-    return model.with_oos_threshold(best)
+    top_in = p_in.max(axis=1)
+    correct = (p_in.argmax(axis=1) == gold) & (1.0 - p_in.sum(axis=1) <= top_in)
+    p_out = model.probabilities(list(out_of_scope), embeddings=out_embeddings)
+    top_out = p_out.max(axis=1)
+    class_refused = 1.0 - p_out.sum(axis=1) > top_out  # refused by the out-of-scope class at any threshold
+    best: tuple[float, float, float] | None = None  # (recall reached, accuracy, -threshold)
+    for t in np.unique(np.concatenate([[0.0], top_in, top_out, [1.0 + 1e-9]])):
+        recall = float((class_refused | (top_out < t)).mean())
+        key = (min(recall, oos_recall), float((correct & (top_in >= t)).mean()), -float(t))
+        if best is None or key > best:
+            best = key
+    assert best is not None
+    return model.with_oos_threshold(-best[2])
 
 
-__all__ = ["IntentModel", "calibrate_oos", "train"]
+__all__ = ["IntentModel", "calibrate_oos", "name_words", "train"]

@@ -38,3 +38,21 @@ def test_a_bad_file_is_a_clear_error(tmp_path):
     result = run(["train", str(bad), "--encoder", "tfidf"], tmp_path)
     assert result.returncode == 2
     assert "intents[0].threshold" in result.stderr
+
+
+def test_eval_learns_the_out_of_scope_threshold_at_the_requested_recall(tmp_path):
+    training = tmp_path / "train.yaml"
+    training.write_text(INTENTS.read_text(encoding="utf-8") + """
+  - name: oos
+    examples: ["qual è la capitale della Francia", "raccontami una barzelletta", "che tempo fa a Roma",
+               "tell me a joke", "who won the football match", "how tall is mount everest",
+               "ricetta della carbonara", "what is the meaning of life", "chi ha scritto la Divina Commedia",
+               "quanto è alto il Monte Bianco"]
+""", encoding="utf-8")
+    thresholds = []
+    for floor in ("0", "1"):
+        result = run(["eval", "--train", str(training), "--test", str(TEST_INTENTS), "--encoder", "tfidf",
+                      "--oos-recall", floor], tmp_path)
+        assert result.returncode == 0, result.stderr
+        thresholds.append(json.loads(result.stdout.strip().splitlines()[-1])["oos_threshold"])
+    assert thresholds[0] == 0.0 < thresholds[1]  # no recall asked: nothing refused by the threshold

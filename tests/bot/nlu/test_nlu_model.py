@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from centralino.bot.nlu.datasets import load_intents
-from centralino.bot.nlu.model import IntentModel, calibrate_oos, train
+from centralino.bot.nlu.model import IntentModel, calibrate_oos, name_words, train
 from centralino.bot.nlu.types import Example
 from tests.bot.nlu.nlu_helpers import INTENTS, TEST_INTENTS, tfidf_model
 
@@ -40,20 +40,51 @@ def test_out_of_scope_below_the_threshold_learnt_from_out_of_scope_examples():
                  "tell me a joke", "who won the football match", "how tall is mount everest",
                  "ricetta della carbonara", "what is the meaning of life"]
     model = train(examples, encoder="tfidf", out_of_scope=unrelated)
-    assert 0 < model.oos_threshold < 1
+    assert model.oos_class and 0 <= model.oos_threshold < 1
     far = model.predict("la ricetta del tiramisù con il mascarpone")
-    assert far.intent is None and far.confidence < model.oos_threshold
-    assert far.ranking  # the ranking is still given, for the record
+    assert far.intent is None
+    assert far.ranking and all(name in model.intents for name, _ in far.ranking)  # for the record, intents only
     assert model.predict("dov'è il mio ordine").intent == "order_status"
-    assert IntentModel.from_bytes(model.to_bytes()).oos_threshold == model.oos_threshold
+    # the out-of-scope class takes its share of the probability: rows sum to less than 1
+    assert model.probabilities(["la ricetta del tiramisù"]).sum() < 1
+    loaded = IntentModel.from_bytes(model.to_bytes())
+    assert (loaded.oos_threshold, loaded.oos_class) == (model.oos_threshold, True)
+    texts = ["la ricetta del tiramisù", "dov'è il mio ordine", "tell me a story"]
+    assert loaded.predict_many(texts) == model.predict_many(texts)
+
+
+def test_calibrate_oos_keeps_the_out_of_scope_recall_floor_at_the_best_in_scope_accuracy():
+    model = tfidf_model()
+    in_scope = [e for e in load_intents(TEST_INTENTS).examples if e.intent != "oos"]
+    unrelated = ["zzz qqq", "xylophone", "la ricetta della carbonara", "who won the match", "capitale di Francia"]
+    top_out = list(model.probabilities(unrelated).max(axis=1))
+    for floor in (0.2, 0.6, 1.0):
+        t = calibrate_oos(model, in_scope, unrelated, oos_recall=floor).oos_threshold
+        assert sum(c < t for c in top_out) / len(unrelated) >= floor
+        # the lowest such threshold: one step down (the next lower confidence) loses the floor
+        lower = [c for c in top_out if c < t]
+        assert not lower or sum(c < max(lower) for c in top_out) / len(unrelated) < floor
+    assert (calibrate_oos(model, in_scope, unrelated, oos_recall=0.2).oos_threshold
+            <= calibrate_oos(model, in_scope, unrelated, oos_recall=1.0).oos_threshold)
+
+
+def test_intent_names_are_taught_as_examples_in_words():
+    assert [name_words(n) for n in ("card_arrival", "AddToPlaylist", "get-weather")] == [
+        "card arrival", "add to playlist", "get weather"]
+    examples = [Example("voglio indietro i soldi", "refund_request"), Example("rivoglio il denaro", "refund_request"),
+                Example("quando aprite", "store_hours"), Example("a che ora chiudete", "store_hours")]
+    assert train(examples, encoder="tfidf").predict("refund").intent == "refund_request"
+    without = train(examples, encoder="tfidf", intent_names=False)
+    assert without.meta["intent_names"] is False
+    assert without.predict("refund").confidence < train(examples, encoder="tfidf").predict("refund").confidence
 
 
 def test_calibrate_oos_chooses_a_threshold_between_in_scope_and_out_of_scope_confidences():
     model = tfidf_model()
     in_scope = [Example("dov'è il mio ordine", "order_status"), Example("annullate l'ordine", "cancel_order")]
     calibrated = calibrate_oos(model, in_scope, ["zzz qqq", "xylophone"])
-    low = max(p.confidence for p in model.predict_many(["zzz qqq", "xylophone"]))
-    high = min(p.confidence for p in model.predict_many([e.text for e in in_scope]))
+    low = model.probabilities(["zzz qqq", "xylophone"]).max(axis=1).max()
+    high = model.probabilities([e.text for e in in_scope]).max(axis=1).min()
     assert low < calibrated.oos_threshold <= high
     assert calibrate_oos(model, in_scope, []) is model
 
