@@ -42,6 +42,30 @@ def check_labeller(principal: Principal) -> None:
         raise Forbidden("labelling candidates is for agents, supervisors and administrators", code="auth.role")
 
 
+def audit(uow: UnitOfWork, principal: Principal, now: datetime, action: str, target_type: str,
+          target_id: int | None, details: dict[str, Any]) -> None:
+    auth_repo.audit(uow.conn, at=now, actor_user_id=principal.user_id, actor=principal.actor, action=action,
+                    target_type=target_type, target_id=target_id, details=details)
+
+
+def record_change(uow: UnitOfWork, principal: Principal, now: datetime, what: str, verb: str, target_id: int,
+                  details: dict[str, Any]) -> None:
+    """One intent, flow or service changed: audited as bot.{what}_{verb} on bot_{what}, and bot.config_changed
+    (the runtime reads the configuration again)."""
+    audit(uow, principal, now, f"bot.{what}_{verb}", f"bot_{what}", target_id, details)
+    uow.emit("bot.config_changed", what=what, id=target_id)
+
+
+def create_or_change(conn: Connection, target_id: int | None, values: dict[str, Any], now: datetime,
+                     create: Callable[[Connection, dict[str, Any], datetime], int],
+                     change: Callable[[Connection, int, dict[str, Any], datetime], None]) -> tuple[int, str]:
+    """Create the row (target_id None) or change it; its id and the verb for record_change."""
+    if target_id is None:
+        return create(conn, values, now), "created"
+    change(conn, target_id, values, now)
+    return target_id, "updated"
+
+
 class BotAdmin:
     def __init__(self, engine: Engine, bus: EventBus | None, clock: Callable[[], datetime],
                  models: BotModels) -> None:
@@ -80,14 +104,9 @@ class BotAdmin:
             if "flow" in body:
                 values["flow_id"] = _flow_id(uow.conn, body["flow"], "flow")
             now = self.clock()
-            if intent_id is None:
-                intent_id = repo.create_intent(uow.conn, values, now)
-                action = "bot.intent_created"
-            else:
-                repo.change_intent(uow.conn, intent_id, values, now)
-                action = "bot.intent_updated"
-            self._audit(uow, principal, action, "bot_intent", intent_id, {"fields": sorted(body)})
-            uow.emit("bot.config_changed", what="intent", id=intent_id)
+            intent_id, verb = create_or_change(uow.conn, intent_id, values, now, repo.create_intent,
+                                               repo.change_intent)
+            record_change(uow, principal, now, "intent", verb, intent_id, {"fields": sorted(body)})
             return _found_intent(uow.conn, intent_id)
 
     def do_delete_intent(self, principal: Principal, intent_id: int) -> None:
@@ -95,8 +114,7 @@ class BotAdmin:
         with unit_of_work(self.engine, self.bus) as uow:
             found = _found_intent(uow.conn, intent_id)
             repo.delete_intent(uow.conn, intent_id)
-            self._audit(uow, principal, "bot.intent_deleted", "bot_intent", intent_id, {"name": found["name"]})
-            uow.emit("bot.config_changed", what="intent", id=intent_id)
+            record_change(uow, principal, self.clock(), "intent", "deleted", intent_id, {"name": found["name"]})
 
     # --- examples -----------------------------------------------------------------------------------------------
 
@@ -182,7 +200,7 @@ class BotAdmin:
                                      "created_at": now})
             repo.add_examples(uow.conn, new_rows)
             counts["examples_added"] = len(new_rows)
-            self._audit(uow, principal, "bot.intents_imported", "bot_intent", None, counts)
+            audit(uow, principal, now, "bot.intents_imported", "bot_intent", None, counts)
             uow.emit("bot.config_changed", what="import", **counts)
         return counts
 
@@ -230,11 +248,6 @@ class BotAdmin:
                 "eval_examples": len(evaluated),
                 "intents": {row["name"]: intent_figures(evaluated, row["name"], float(row["threshold"]))
                             for row in intents}}
-
-    def _audit(self, uow: UnitOfWork, principal: Principal, action: str, target_type: str, target_id: int | None,
-               details: dict[str, Any]) -> None:
-        auth_repo.audit(uow.conn, at=self.clock(), actor_user_id=principal.user_id, actor=principal.actor,
-                        action=action, target_type=target_type, target_id=target_id, details=details)
 
 
 def add_example(uow: UnitOfWork, intent_id: int, text: Any, language: Any, *, source: str, actor: str,

@@ -12,18 +12,17 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from centralino.app.bot_admin import check_manager
+from centralino.app.bot_admin import check_manager, create_or_change, record_change
 from centralino.app.bot_dialogs import spec_of  # a service as the runtime calls it
-from centralino.app.unit_of_work import UnitOfWork, unit_of_work
+from centralino.app.unit_of_work import unit_of_work
 from centralino.bot.actions.http import call_service, check_spec
 from centralino.bot.dialog.flow import flow_to_dict, load_flow
 from centralino.domain import bot_config as rules
 from centralino.domain.access import Principal
 from centralino.errors import InvalidInput, NotFound
 from centralino.events.bus import EventBus
-from centralino.storage import auth as auth_repo
 from centralino.storage import bot_admin as repo
 from centralino.storage.channels import SecretBox
 from centralino.storage.tables_bot import bot_flows, bot_services
@@ -71,14 +70,8 @@ class BotFlowsServices:
                 _found(repo.flow(uow.conn, flow_id), "flow", flow_id)
             repo.check_unique_name(uow.conn, bot_flows, parsed.name, flow_id, "name")
             now = self.clock()
-            if flow_id is None:
-                flow_id = repo.create_flow(uow.conn, values, now)
-                action = "bot.flow_created"
-            else:
-                repo.change_flow(uow.conn, flow_id, values, now, new_version=True)
-                action = "bot.flow_updated"
-            self._audit(uow, principal, action, "bot_flow", flow_id, {"name": parsed.name})
-            uow.emit("bot.config_changed", what="flow", id=flow_id)
+            flow_id, verb = create_or_change(uow.conn, flow_id, values, now, repo.create_flow, _new_flow_version)
+            record_change(uow, principal, now, "flow", verb, flow_id, {"name": parsed.name})
             return _found(repo.flow(uow.conn, flow_id), "flow", flow_id)
 
     def do_set_flow_enabled(self, principal: Principal, flow_id: int, enabled: Any) -> dict[str, Any]:
@@ -87,10 +80,9 @@ class BotFlowsServices:
             raise InvalidInput("true or false", field="enabled")
         with unit_of_work(self.engine, self.bus) as uow:
             _found(repo.flow(uow.conn, flow_id), "flow", flow_id)
-            repo.change_flow(uow.conn, flow_id, {"enabled": enabled}, self.clock(), new_version=False)
-            self._audit(uow, principal, "bot.flow_enabled" if enabled else "bot.flow_disabled", "bot_flow", flow_id,
-                        {})
-            uow.emit("bot.config_changed", what="flow", id=flow_id)
+            now = self.clock()
+            repo.change_flow(uow.conn, flow_id, {"enabled": enabled}, now, new_version=False)
+            record_change(uow, principal, now, "flow", "enabled" if enabled else "disabled", flow_id, {})
             return _found(repo.flow(uow.conn, flow_id), "flow", flow_id)
 
     def do_delete_flow(self, principal: Principal, flow_id: int) -> None:
@@ -98,8 +90,7 @@ class BotFlowsServices:
         with unit_of_work(self.engine, self.bus) as uow:
             found = _found(repo.flow(uow.conn, flow_id), "flow", flow_id)
             repo.delete_flow(uow.conn, flow_id)  # intents using it keep answering with their text (SET NULL)
-            self._audit(uow, principal, "bot.flow_deleted", "bot_flow", flow_id, {"name": found["name"]})
-            uow.emit("bot.config_changed", what="flow", id=flow_id)
+            record_change(uow, principal, self.clock(), "flow", "deleted", flow_id, {"name": found["name"]})
 
     # --- services -----------------------------------------------------------------------------------------------
 
@@ -132,15 +123,10 @@ class BotFlowsServices:
             if "name" in values:
                 repo.check_unique_name(uow.conn, bot_services, values["name"], service_id, "name")
             now = self.clock()
-            if service_id is None:
-                service_id = repo.create_service(uow.conn, values, now)
-                action = "bot.service_created"
-            else:
-                repo.change_service(uow.conn, service_id, values, now)
-                action = "bot.service_updated"
+            service_id, verb = create_or_change(uow.conn, service_id, values, now, repo.create_service,
+                                                repo.change_service)
             # the audit names the fields changed, never the secret's value
-            self._audit(uow, principal, action, "bot_service", service_id, {"fields": sorted(body)})
-            uow.emit("bot.config_changed", what="service", id=service_id)
+            record_change(uow, principal, now, "service", verb, service_id, {"fields": sorted(body)})
             return public_service(_found(repo.service(uow.conn, service_id), "service", service_id))
 
     def do_delete_service(self, principal: Principal, service_id: int) -> None:
@@ -148,8 +134,7 @@ class BotFlowsServices:
         with unit_of_work(self.engine, self.bus) as uow:
             found = _found(repo.service(uow.conn, service_id), "service", service_id)
             repo.delete_service(uow.conn, service_id)
-            self._audit(uow, principal, "bot.service_deleted", "bot_service", service_id, {"name": found["name"]})
-            uow.emit("bot.config_changed", what="service", id=service_id)
+            record_change(uow, principal, self.clock(), "service", "deleted", service_id, {"name": found["name"]})
 
     def test_call(self, principal: Principal, service_id: int, inputs: Any,
                   client: httpx.Client | None = None) -> dict[str, Any]:
@@ -203,11 +188,6 @@ class BotFlowsServices:
             values["retries"] = retries
         return values
 
-    def _audit(self, uow: UnitOfWork, principal: Principal, action: str, target_type: str, target_id: int,
-               details: dict[str, Any]) -> None:
-        auth_repo.audit(uow.conn, at=self.clock(), actor_user_id=principal.user_id, actor=principal.actor,
-                        action=action, target_type=target_type, target_id=target_id, details=details)
-
 
 def public_service(row: Mapping[str, Any]) -> dict[str, Any]:
     """A service as the API and the pages show it: the secret replaced by whether one is set."""
@@ -240,6 +220,10 @@ def _gist(step: Mapping[str, Any]) -> str:
     if kind == "end":
         return next((k for k in ("answer", "open_case", "handoff") if step.get(k)), "")
     return ""
+
+
+def _new_flow_version(conn: Connection, flow_id: int, values: dict[str, Any], now: datetime) -> None:
+    repo.change_flow(conn, flow_id, values, now, new_version=True)
 
 
 def _found(row: dict[str, Any] | None, what: str, ident: int) -> dict[str, Any]:

@@ -115,6 +115,23 @@ class BotLearning:
         return {"version": version, "state": row["state"], "reason": row["reason"],
                 "accuracy": (row["metrics"] or {}).get("accuracy")}
 
+    def versions(self, principal: Principal, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The model versions, newest first (BotModels.versions), for supervisors and administrators."""
+        check_manager(principal)
+        return self.models.versions(limit=limit)
+
+    def do_activate(self, principal: Principal, version: int) -> list[dict[str, Any]]:
+        """Activate `version` by hand; the versions as they are now."""
+        check_manager(principal)
+        self.models.do_activate(version, principal.actor)
+        return self.models.versions()
+
+    def do_rollback(self, principal: Principal) -> list[dict[str, Any]]:
+        """Back to the version active before the current one; the versions as they are now."""
+        check_manager(principal)
+        self.models.do_rollback(principal.actor)
+        return self.models.versions()
+
     def retrain_due(self) -> bool:
         """On schedule: the interval has passed since the newest version, and examples were added since."""
         if self.retrain_interval_s <= 0:

@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import Engine, select
 
 from centralino.app.bot import BotRuntime, RuntimeSettings
+from centralino.app.bot_admin import check_manager
 from centralino.app.bot_dialogs import Dialogs
 from centralino.app.bot_models import BotModels
 from centralino.app.bot_ownership import BotOwnership
@@ -50,6 +51,14 @@ class BotChannels:
             found = repo.channel_settings(conn, channel_id)
         return found or {"channel_id": channel_id, "enabled": False, "default_language": "it", "rephrase_limit": 1,
                          "texts": {}}
+
+    def listing(self, principal: Principal) -> list[dict[str, Any]]:
+        """Every channel (id, name, kind) with the bot's settings on it, for supervisors and administrators."""
+        check_manager(principal)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(channels.c.id, channels.c.name, channels.c.kind).order_by(channels.c.id))
+            found = [dict(r._mapping) for r in rows]
+        return [{**self.get(c["id"]), "name": c["name"], "kind": c["kind"]} for c in found]
 
     def do_configure(self, principal: Principal, channel_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
         if principal.role not in (Role.SUPERVISOR, Role.ADMIN):

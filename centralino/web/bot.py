@@ -10,14 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from centralino.app.bot_admin import check_manager
 from centralino.app.bot_admin_flows import step_view
 from centralino.app.bot_admin_setup import BotAdministration
+from centralino.app.bot_setup import Bot as VirtualAgent
 from centralino.errors import InvalidInput, NotFound
-from centralino.storage.tables import channels
 from centralino.web.api import Svc
 from centralino.web.bot_schemas import (
     CandidatePage,
@@ -213,8 +212,7 @@ def test_service(bot: Bot, principal: CurrentPrincipal, service_id: int, body: T
 @router.get("/models", response_model=list[ModelOut])
 def list_models(bot: Bot, principal: CurrentPrincipal, limit: Limit = 50) -> list[dict[str, Any]]:
     """Newest first, with their metrics on the eval split and why a version was refused or (de)activated."""
-    check_manager(principal)
-    return bot.models.versions(limit=limit)
+    return bot.learning.versions(principal, limit=limit)
 
 
 @router.post("/models/train", response_model=TrainResult)
@@ -226,16 +224,12 @@ def train_model(bot: Bot, principal: CurrentPrincipal) -> dict[str, Any]:
 @router.post("/models/rollback", response_model=list[ModelOut])
 def rollback_model(bot: Bot, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """Activate the version that was active before the current one."""
-    check_manager(principal)
-    bot.models.do_rollback(principal.actor)
-    return bot.models.versions()
+    return bot.learning.do_rollback(principal)
 
 
 @router.post("/models/{version}/activate", response_model=list[ModelOut])
 def activate_model(bot: Bot, principal: CurrentPrincipal, version: int) -> list[dict[str, Any]]:
-    check_manager(principal)
-    bot.models.do_activate(version, principal.actor)
-    return bot.models.versions()
+    return bot.learning.do_activate(principal, version)
 
 
 # --- learning candidates ---------------------------------------------------------------------------------------
@@ -261,29 +255,20 @@ def dismiss_candidate(bot: Bot, principal: CurrentPrincipal, candidate_id: int) 
 
 # --- where the bot answers -------------------------------------------------------------------------------------
 
-def _runtime(svc: Svc) -> Any:
+def bot_runtime(svc: Any) -> VirtualAgent:
     if svc.bot is None:
         raise NotFound("the virtual agent is not available in this process")
-    return svc.bot
+    found: VirtualAgent = svc.bot
+    return found
 
 
 @router.get("/channels", response_model=list[ChannelBotOut])
 def list_channel_settings(svc: Svc, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """Every channel with the bot's settings on it (enabled, default language, rephrase limit, texts)."""
-    check_manager(principal)
-    bot = _runtime(svc)
-    return [{**bot.channels.get(c["id"]), "name": c["name"], "kind": c["kind"]} for c in channel_list(svc)]
+    return bot_runtime(svc).channels.listing(principal)
 
 
 @router.patch("/channels/{channel_id}", response_model=ChannelBotOut)
 def configure_channel(svc: Svc, principal: CurrentPrincipal, channel_id: int, body: ChannelBotIn) -> dict[str, Any]:
     """Turn the bot on or off on a channel, and its default language, rephrase limit and texts there."""
-    found: dict[str, Any] = _runtime(svc).channels.do_configure(principal, channel_id,
-                                                                body.model_dump(exclude_unset=True))
-    return found
-
-
-def channel_list(svc: Any) -> list[dict[str, Any]]:
-    with svc.engine.connect() as conn:
-        rows = conn.execute(select(channels.c.id, channels.c.name, channels.c.kind).order_by(channels.c.id))
-        return [dict(r._mapping) for r in rows]
+    return bot_runtime(svc).channels.do_configure(principal, channel_id, body.model_dump(exclude_unset=True))

@@ -21,7 +21,7 @@ from centralino.app.bot_models import reason_parts
 from centralino.domain.access import Principal
 from centralino.domain.bot_config import AUTOMATION_LEVELS
 from centralino.errors import NotFound
-from centralino.web.bot import channel_list
+from centralino.web.bot import bot_runtime
 from centralino.web.desk.pages import _to_sign_in, page_principal, render
 from centralino.web.desk.supervisor_pages import may_supervise
 from centralino.web.principal import services
@@ -32,19 +32,20 @@ SCRIPT = "bot_admin.js"
 PAGE = 50
 
 
-def _bot(request: Request) -> BotAdministration | None:
-    return services(request).bot_admin
-
-
-def _gate(request: Request, *, agents: bool = False) -> tuple[Principal, BotAdministration] | Response:
-    """The signed-in principal and the bot's use cases, or the page to answer instead (sign-in, not found)."""
+def _gated(request: Request, show: Callable[[Principal, BotAdministration], Response], *,
+           agents: bool = False) -> Response:
+    """The page `show` draws for the signed-in principal, or the page to answer instead: sign-in, or not found
+    (no bot in this process, a role the page is not for, or a NotFound from the use cases)."""
     principal = page_principal(request)
     if principal is None:
         return _to_sign_in(request)
-    bot = _bot(request)
-    if bot is None or not (agents or may_supervise(principal)):
-        return render(request, "not_found.html", status=404, principal=principal, script=None)
-    return principal, bot
+    bot = services(request).bot_admin
+    if bot is not None and (agents or may_supervise(principal)):
+        try:
+            return show(principal, bot)
+        except NotFound:
+            pass
+    return render(request, "not_found.html", status=404, principal=principal, script=None)
 
 
 def _page(request: Request, template: str, principal: Principal, tab: str, **context: Any) -> Response:
@@ -81,94 +82,68 @@ def bot_home(request: Request) -> Response:
 
 @router.get("/intents")
 def intents_page(request: Request) -> Response:
-    gate = _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    principal, bot = gate
-    intents = bot.intents.intents(principal)
-    report = bot.intents.report(principal)
-    return _page(request, "bot_intents.html", principal, "intents", intents=intents, report=report,
-                 percent=_percent, levels=AUTOMATION_LEVELS)
+    def show(principal: Principal, bot: BotAdministration) -> Response:
+        return _page(request, "bot_intents.html", principal, "intents", intents=bot.intents.intents(principal),
+                     report=bot.intents.report(principal), percent=_percent, levels=AUTOMATION_LEVELS)
+    return _gated(request, show)
 
 
 @router.get("/intents/{intent_id}")
 def intent_page(request: Request, intent_id: int, cursor: str | None = None) -> Response:
-    gate = _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    principal, bot = gate
-    try:
+    def show(principal: Principal, bot: BotAdministration) -> Response:
         intent = bot.intents.intent(principal, intent_id)
         examples, next_cursor = bot.intents.examples(principal, intent_id, limit=PAGE, cursor=cursor)
-    except NotFound:
-        return render(request, "not_found.html", status=404, principal=principal, script=None)
-    figures = bot.intents.report(principal)["intents"].get(intent["name"])
-    return _page(request, "bot_intent.html", principal, "intents", intent=intent, examples=examples,
-                 next_cursor=next_cursor, cursor=cursor, figures=figures, percent=_percent,
-                 levels=AUTOMATION_LEVELS, flows=bot.flows.flows(principal))
+        figures = bot.intents.report(principal)["intents"].get(intent["name"])
+        return _page(request, "bot_intent.html", principal, "intents", intent=intent, examples=examples,
+                     next_cursor=next_cursor, cursor=cursor, figures=figures, percent=_percent,
+                     levels=AUTOMATION_LEVELS, flows=bot.flows.flows(principal))
+    return _gated(request, show)
 
 
 @router.get("/flows")
 def flows_page(request: Request) -> Response:
-    gate = _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    principal, bot = gate
-    return _page(request, "bot_flows.html", principal, "flows", flows=bot.flows.flows(principal))
+    def show(principal: Principal, bot: BotAdministration) -> Response:
+        return _page(request, "bot_flows.html", principal, "flows", flows=bot.flows.flows(principal))
+    return _gated(request, show)
 
 
 @router.get("/flows/{flow_id}")
 def flow_page(request: Request, flow_id: int) -> Response:
-    gate = _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    principal, bot = gate
-    try:
+    def show(principal: Principal, bot: BotAdministration) -> Response:
         flow = bot.flows.flow(principal, flow_id)
-    except NotFound:
-        return render(request, "not_found.html", status=404, principal=principal, script=None)
-    return _page(request, "bot_flow.html", principal, "flows", flow=flow, steps=step_view(flow["definition"]))
+        return _page(request, "bot_flow.html", principal, "flows", flow=flow, steps=step_view(flow["definition"]))
+    return _gated(request, show)
 
 
 @router.get("/services")
 def services_page(request: Request) -> Response:
-    gate = _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    principal, bot = gate
-    return _page(request, "bot_services.html", principal, "services", services=bot.flows.services(principal))
+    def show(principal: Principal, bot: BotAdministration) -> Response:
+        return _page(request, "bot_services.html", principal, "services", services=bot.flows.services(principal))
+    return _gated(request, show)
 
 
 @router.get("/models")
 def models_page(request: Request) -> Response:
-    gate = _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    principal, bot = gate
-    return _page(request, "bot_models.html", principal, "models", versions=bot.models.versions(), percent=_percent,
-                 model_reason=model_reason)
+    def show(principal: Principal, bot: BotAdministration) -> Response:
+        return _page(request, "bot_models.html", principal, "models", versions=bot.learning.versions(principal),
+                     percent=_percent, model_reason=model_reason)
+    return _gated(request, show)
 
 
 @router.get("/candidates")
 def candidates_page(request: Request, cursor: str | None = None, state: str = "pending") -> Response:
-    gate = _gate(request, agents=True)
-    if isinstance(gate, Response):
-        return gate
-    principal, bot = gate
-    state = state if state in ("pending", "labelled", "dismissed") else "pending"
-    items, next_cursor = bot.learning.candidates(principal, state=state, limit=PAGE, cursor=cursor)
-    return _page(request, "bot_candidates.html", principal, "candidates", candidates=items, next_cursor=next_cursor,
-                 cursor=cursor, state=state, intents=bot.intents.intents(principal), percent=_percent)
+    def show(principal: Principal, bot: BotAdministration) -> Response:
+        shown = state if state in ("pending", "labelled", "dismissed") else "pending"
+        items, next_cursor = bot.learning.candidates(principal, state=shown, limit=PAGE, cursor=cursor)
+        return _page(request, "bot_candidates.html", principal, "candidates", candidates=items,
+                     next_cursor=next_cursor, cursor=cursor, state=shown, intents=bot.intents.intents(principal),
+                     percent=_percent)
+    return _gated(request, show, agents=True)
 
 
 @router.get("/channels")
 def channels_page(request: Request) -> Response:
-    gate = _gate(request)
-    if isinstance(gate, Response):
-        return gate
-    principal, _ = gate
-    svc = services(request)
-    if svc.bot is None:
-        return render(request, "not_found.html", status=404, principal=principal, script=None)
-    listed = [{**svc.bot.channels.get(c["id"]), "name": c["name"], "kind": c["kind"]} for c in channel_list(svc)]
-    return _page(request, "bot_channels.html", principal, "channels", channels=listed)
+    def show(principal: Principal, _bot: BotAdministration) -> Response:
+        return _page(request, "bot_channels.html", principal, "channels",
+                     channels=bot_runtime(services(request)).channels.listing(principal))
+    return _gated(request, show)
