@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from centralino.simulator import message_rules, statuses, template_send
 from centralino.simulator.config import BusinessNumber
@@ -142,7 +143,7 @@ def _note_duplicates(sim: Simulator, record: MessageRecord, body: Any) -> None:
             stats.duplicate_callback_data += 1
             state.duplicates.append({"kind": "biz_opaque_callback_data", "key": record.callback_data,
                                      "first": first, "again": record.id})
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
     first = state.seen_bodies.setdefault((pnid, digest), record.id)
     if first != record.id:
         stats.duplicate_bodies += 1
