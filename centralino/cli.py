@@ -14,6 +14,15 @@ from typing import Any
 from centralino.config import Mode, Settings, get_settings
 
 
+def _configure_logging(spec: str) -> None:
+    """CENTRALINO_LOG_LEVEL: a level for everything, then optional `logger=LEVEL` pairs, e.g.
+    `INFO,centralino.workers.sender=DEBUG` (diagnostics of one part without the rest's noise)."""
+    root, *pairs = [part.strip() for part in spec.split(",") if part.strip()] or ["INFO"]
+    logging.getLogger().setLevel(root.upper())
+    for pair in pairs:
+        name, _, level = pair.partition("=")
+        logging.getLogger(name.strip()).setLevel(level.strip().upper() or "DEBUG")
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="centralino", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--host")
     demo.add_argument("--port", type=int)
 
-    sub.add_parser("worker", help="run the workers only (several processes may run this)")
+    worker = sub.add_parser("worker", help="run the workers only (several processes may run this)")
+    worker.add_argument("--only", metavar="ROLES", help="run only these loops, comma-separated (e.g. sender)")
+    worker.add_argument("--skip", metavar="ROLES", help="run every loop but these, comma-separated")
 
     from centralino.simulator import command as simulator_command
 
@@ -75,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--chunk", type=int, default=2000, help="rows per transaction")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(os.environ.get("CENTRALINO_LOG_LEVEL", "INFO"))
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     handler = {"serve": _serve, "demo": _demo, "worker": _worker, "db": _db, "channel": _channel,
                "check-config": _check, "simulator": _simulator, "user": _user, "nlu": _nlu,
@@ -152,13 +164,18 @@ def _nlu(_settings: Settings, args: argparse.Namespace) -> int:
     return command.run(args)
 
 
-def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from centralino.services import build_services
-    from centralino.workers.runtime import WorkerRuntime
+    from centralino.workers.runtime import WorkerRuntime, select_roles
 
     problems = settings.check_secrets()
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
+        return 2
+    try:
+        roles = select_roles(args.only, args.skip)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
     # The sender's event loop shares the GIL with threads doing database work: each time the loop
@@ -170,7 +187,7 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     async def run() -> None:
         services = build_services(settings)
         services.directory.refresh()
-        runtime = WorkerRuntime(services)
+        runtime = WorkerRuntime(services, roles=roles)
         _quiet_garbage_collector()
         runtime.start()
         try:

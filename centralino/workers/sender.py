@@ -85,6 +85,10 @@ class OutboxSender:
         self._results: list[AttemptResult] = []
         self._flusher: asyncio.Task[None] | None = None
         self._uploads: dict[tuple[int, int], asyncio.Task[str | Refused]] = {}
+        self._call_times: list[float] = []  # since the last round's debug line
+        # Per channel, for backpressure: claimed sends not dispatched yet; of those, the ones whose slot has come.
+        self._waiting: dict[int, int] = {}
+        self._late: dict[int, int] = {}
 
     # --- rounds ---------------------------------------------------------------------------------------------
 
@@ -92,14 +96,30 @@ class OutboxSender:
         """Reconcile lapsed attempts, then dispatch everything whose slot falls within the horizon.
         How many sends were dispatched."""
         now = self.clock()
+        t0 = time.perf_counter()
         await asyncio.to_thread(self.ledger.do_sweep, _dt(now))
+        t1 = time.perf_counter()
         dispatched = 0
         for channel_id in await asyncio.to_thread(self._channels_to_serve, now):
-            for claim in await asyncio.to_thread(self._claim, channel_id, now):
+            t2 = time.perf_counter()
+            # Claim no further ahead of the sends than the horizon, and nothing while sends whose slot has
+            # come wait for a connection: claims would otherwise pile up behind a slow provider (or a busy
+            # machine) until their attempt leases lapsed, and each lapse costs a reconciliation.
+            room = int(self._rate(channel_id) * HORIZON_S) + 1 - self._waiting.get(channel_id, 0)
+            if room <= 0 or self._late.get(channel_id, 0) >= self.settings.sender_concurrency:
+                continue
+            for claim in await asyncio.to_thread(self._claim, channel_id, now, room):
+                self._waiting[channel_id] = self._waiting.get(channel_id, 0) + 1
                 task = asyncio.create_task(self._send(claim))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 dispatched += 1
+            st, self._call_times = sorted(self._call_times), []
+            log.debug("sender round: sweep %.1f ms, claim %.1f ms, %d claimed, %d waiting (%d late); "
+                      "%d calls p50 %.1f max %.1f ms",
+                      (t1 - t0) * 1000, (time.perf_counter() - t2) * 1000, dispatched,
+                      self._waiting.get(channel_id, 0), self._late.get(channel_id, 0), len(st),
+                      st[len(st) // 2] * 1000 if st else 0, st[-1] * 1000 if st else 0)
         return dispatched
 
     async def run_forever(self, wake: asyncio.Event) -> None:
@@ -170,10 +190,11 @@ class OutboxSender:
             spacer.record(recipient, at.timestamp())
         self.spacers[channel_id] = spacer
 
-    def _claim(self, channel_id: int, now: float) -> list[Claimed]:
+    def _claim(self, channel_id: int, now: float, limit: int | None = None) -> list[Claimed]:
         rate = self._rate(channel_id)
         with self.engine.begin() as conn:
-            rows = outbox_repo.lock_due(conn, channel_id, _dt(now + HORIZON_S), int(rate * HORIZON_S) + 1)
+            rows = outbox_repo.lock_due(conn, channel_id, _dt(now + HORIZON_S),
+                                        int(rate * HORIZON_S) + 1 if limit is None else limit)
             if not rows:
                 return []
             with self._plan_lock:
@@ -229,9 +250,19 @@ class OutboxSender:
         wait = slot - self.clock()
         if wait > 0:
             await self.sleep(wait)
-        async with self._semaphore:
+        self._late[claim.channel_id] = self._late.get(claim.channel_id, 0) + 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self._late[claim.channel_id] -= 1
+            self._waiting[claim.channel_id] -= 1
+        try:
             await self._dispatch_turn(claim, slot)
+            started = time.perf_counter()
             outcome = await self._attempt(claim)
+            self._call_times.append(time.perf_counter() - started)
+        finally:
+            self._semaphore.release()
         self._adjust_pacing(claim, outcome)
         self._results.append(AttemptResult(claim, outcome))
         if self._flusher is None or self._flusher.done():
@@ -294,7 +325,9 @@ class OutboxSender:
         while self._results:
             batch, self._results = self._results, []
             try:
+                t0 = time.perf_counter()
                 await asyncio.to_thread(self.ledger.do_record, batch, _dt(self.clock()))
+                log.debug("recorded %d outcomes in %.1f ms", len(batch), (time.perf_counter() - t0) * 1000)
             except Exception:
                 # Kept and retried; if this process dies first, the attempts lapse and are reconciled.
                 log.exception("recording %d send outcomes failed; retrying", len(batch))

@@ -5,6 +5,7 @@ Nothing here asserts on timing: waits are bounded polls on the expected state.""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 from collections.abc import Iterator
@@ -264,3 +265,32 @@ def test_many_messages_each_sent_exactly_once(services, meta_side):
     assert stats["accepted"] == 120 and stats["duplicates"]["callback_data"] == 0
     assert stats["pair_violations"] == 0 and stats["rate_violations"] == 0
     assert len({m["external_id"] for m in rows(services, messages, messages.c.direction == "out")}) == 120
+
+
+def test_nothing_more_is_claimed_while_sends_whose_slot_has_come_wait_for_a_connection(services, meta_side):
+    """Backpressure: claims piling up behind a slow provider would outlive their attempt lease."""
+    meta = meta_side(config={"messages_per_second": 10})
+    conversation_id = meta.customer_writes(GIULIA)
+    for n in range(25):
+        services.outbound.do_send(conversation_id, Text(f"update {n}"))
+    sender = meta.sender(meta.clock, sender_concurrency=1, sender_pair_interval_s=0, sender_rate_margin=0.0)
+    provider_answers = asyncio.Event()
+    attempt = sender._attempt
+
+    async def slow_attempt(claim):
+        await provider_answers.wait()
+        return await attempt(claim)
+
+    sender._attempt = slow_attempt
+    first = meta.run(sender.run_once())
+    assert first == 11  # rate x horizon (+1)
+    meta.run(asyncio.sleep(0.05))  # one send holds the only connection, the other ten wait for it
+    meta.clock.advance(1.1)  # the next second's slots are free, but ten sends are already late
+    assert meta.run(sender.run_once()) == 0
+    assert count(services, outbox, outbox.c.state == "sending") == 11
+    provider_answers.set()
+    meta.run(sender.settle())
+    assert count(services, outbox, outbox.c.state == "done") == 11
+    assert meta.run(sender.run_once()) == 11  # connections free again: claiming resumes
+    meta.run(sender.settle())
+    assert meta.stats()["accepted"] == 22
