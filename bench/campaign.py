@@ -72,7 +72,7 @@ class CampaignBench:
         self.db_name = f"bench_campaign_{os.getpid()}"
         self.sim_port, self.web_port = free_port(), free_port()
         self.sim_url = f"http://127.0.0.1:{self.sim_port}"
-        self.worker: Proc | None = None
+        self.workers: list[Proc] = []
         self.rss: list[float] = []
         self.env: dict[str, str] = {}
         self.services: Services
@@ -90,7 +90,10 @@ class CampaignBench:
         self.env = {**server_env(url, self.workdir),
                     "CENTRALINO_OUTBOX_LEASE_S": "5", "CENTRALINO_SENDER_RECONCILE_WINDOW_S": "20",
                     "CENTRALINO_DELIVERY_LEASE_S": "5", "CENTRALINO_WORKER_POLL_S": "0.2",
-                    "CENTRALINO_SENDER_CONCURRENCY": "8"}  # as bench.outbound: the simulator answers in ~1 ms
+                    # as bench.outbound: the simulator answers in ~1 ms
+                    "CENTRALINO_SENDER_CONCURRENCY": os.environ.get("BENCH_SENDER_CONCURRENCY", "8")}
+        if os.environ.get("CENTRALINO_LOG_LEVEL"):  # diagnostics, e.g. INFO,centralino.workers.sender=DEBUG
+            self.env["CENTRALINO_LOG_LEVEL"] = os.environ["CENTRALINO_LOG_LEVEL"]
         settings = Settings(_env_file=None, database_url=url, mode=Mode.DEV,  # type: ignore[call-arg]
                             media_dir=self.workdir / "media", run_workers=False)
         self.services = build_services(settings, migrate=True)
@@ -137,21 +140,26 @@ class CampaignBench:
         raise SystemExit(f"{proc.name} did not answer within 60 s:\n{proc.tail()}")
 
     def start_worker(self) -> None:
-        args = ["-m", "centralino.cli", "worker"]
-        if os.environ.get("BENCH_PROFILE_WORKER"):  # diagnostics: cProfile of each worker, written when it stops
-            args = ["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE_WORKER']}.{len(self.rss)}", *args]
-        self.worker = self.runner.spawn("worker", args, self.env)
+        """Production's shape: the sender in a process of its own, every other loop in another (so the
+        sender's event loop shares its GIL with no other loop's database work); --single-worker: one."""
+        shapes = [("worker", [])] if self.args.single_worker else [
+            ("sender", ["--only", "sender"]), ("worker", ["--skip", "sender"])]
+        for name, roles in shapes:
+            args = ["-m", "centralino.cli", "worker", *roles]
+            if os.environ.get("BENCH_PROFILE_WORKER"):  # diagnostics: cProfile of each worker, written at stop
+                args = ["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE_WORKER']}.{name}.{len(self.rss)}",
+                        *args]
+            self.workers.append(self.runner.spawn(name, args, self.env))
 
     def stop_worker(self, kill: bool = False) -> None:
-        if self.worker is None:
-            return
-        self.rss.append(peak_rss_mb(self.worker.popen.pid))
-        if kill:
-            self.worker.popen.send_signal(signal.SIGKILL)
-            self.worker.popen.wait(10)
-        else:
-            self.worker.stop()
-        self.worker = None
+        for worker in self.workers:
+            self.rss.append(peak_rss_mb(worker.popen.pid))
+            if kill:
+                worker.popen.send_signal(signal.SIGKILL)
+                worker.popen.wait(10)
+            else:
+                worker.stop()
+        self.workers = []
 
     def teardown(self) -> None:
         self.runner.stop_all()
@@ -160,7 +168,8 @@ class CampaignBench:
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not os.environ.get("BENCH_KEEP_WORKDIR"):  # diagnostics: keep the processes' logs
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # --- data -------------------------------------------------------------------------------------
 
@@ -210,8 +219,9 @@ class CampaignBench:
                 shown = time.monotonic()
             if done >= target:
                 return done
-            if self.worker is not None and self.worker.popen.poll() is not None:
-                raise SystemExit(f"the worker exited:\n{self.worker.tail()}")
+            for worker in self.workers:
+                if worker.popen.poll() is not None:
+                    raise SystemExit(f"the {worker.name} process exited:\n{worker.tail()}")
             time.sleep(0.5)
         return done
 
@@ -338,6 +348,7 @@ class CampaignBench:
             "rate_refusals_130429": int(stats.get("refused", {}).get("130429", 0)),
             "runs": {"rate_1000": fast, "rate_80": slow, "worker_peak_rss_mb": [round(x, 1) for x in self.rss]},
             "settings": {"quick": a.quick, "recipients": a.recipients, "slow_seconds": a.slow_seconds,
+                         "worker_processes": 1 if a.single_worker else 2,
                          "cores": os.cpu_count(), "python": platform.python_version(),
                          "total_s": round(time.perf_counter() - started, 1)},
         }
@@ -354,6 +365,8 @@ def main(argv: list[str] | None = None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="10,000 recipients and 15 s at 80/s (under a minute)")
     p.add_argument("--recipients", type=int, help="recipients (100,000; 10,000 with --quick)")
+    p.add_argument("--single-worker", action="store_true",
+                   help="one `centralino worker` with every loop (default: the sender in a process of its own)")
     p.add_argument("--slow-seconds", type=float, help="steady seconds measured at 80/s (120; 15 with --quick)")
     a = p.parse_args(argv)
     a.recipients = a.recipients or (10_000 if a.quick else 100_000)

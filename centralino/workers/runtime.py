@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import httpx
 
@@ -44,11 +45,38 @@ def batch_gap(now: float, last_start: float, min_interval: float, taken: int, fu
     return max(0.0, last_start + min_interval - now)
 
 
+# The loops a worker process can run (`centralino worker --only/--skip`, docs/deployment.md).
+ROLES = ("deliveries", "media", "sender", "snoozes", "campaigns", "callbacks", "webhooks", "router", "sla",
+         "retention", "bot", "bot-retrain")
+
+
+def select_roles(only: str | None = None, skip: str | None = None) -> frozenset[str]:
+    """The roles named by `--only` (all when None) less those named by `--skip`: comma-separated names
+    from ROLES. Raises ValueError naming an unknown role."""
+    def names(spec: str) -> set[str]:
+        chosen = {part.strip() for part in spec.split(",") if part.strip()}
+        unknown = sorted(chosen - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown worker role {', '.join(unknown)} (roles: {', '.join(ROLES)})")
+        return chosen
+
+    chosen = names(only) if only is not None else set(ROLES)
+    if skip is not None:
+        chosen -= names(skip)
+    if not chosen:
+        raise ValueError("no worker role left to run")
+    return frozenset(chosen)
+
+
 class WorkerRuntime:
-    def __init__(self, services: Services, http_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, services: Services, http_client: httpx.AsyncClient | None = None,
+                 roles: frozenset[str] = frozenset(ROLES)) -> None:
         """Build it on the event loop that runs it (the Graph API session belongs to that loop).
-        `http_client`: the media downloads' client (by default one of our own)."""
+        `http_client`: the media downloads' client (by default one of our own). `roles`: the loops this
+        process runs (all by default); e.g. the sender alone in a process of its own, whose event loop
+        then shares the GIL with no other loop's database work."""
         self.services = services
+        self.roles = roles
         self.wake = asyncio.Event()  # webhooks stored: the delivery worker has work
         # Each loop waits on its own wake-up (or its poll interval), so a stored webhook does not make the
         # media and callback loops query for work they cannot have yet.
@@ -101,37 +129,47 @@ class WorkerRuntime:
             self._relay.start(self.services.bus)
         for event_type in OUTBOX_EVENTS:
             self.services.bus.subscribe(event_type, self.notify_outbox)
-        if self.services.engine.dialect.name == "postgresql":  # deliveries stored by other processes
+        if self.services.engine.dialect.name == "postgresql" and "deliveries" in self.roles:  # stored elsewhere
             self._delivery_wakeup = DeliveryWakeup(self.services.engine.url, lambda: self._set_soon(self.wake))
             self._delivery_wakeup.start()
         self.services.bus.subscribe("message.received", self.notify_media)
         self.services.bus.subscribe(CALLBACK_EVENT, self.notify_callbacks)
         self.services.bus.subscribe(WEBHOOK_EVENT, self.notify_webhooks)
-        self._tasks = [
-            asyncio.create_task(self._loop("deliveries", self._deliveries_once, self.wake,
-                                           min_interval=self.services.settings.delivery_batch_interval_ms / 1000,
-                                           full=self.services.delivery_worker.batch), name="deliveries"),
-            asyncio.create_task(self._loop("media", self.media.run_once, self.media_wake), name="media"),
-            asyncio.create_task(self.sender.run_forever(self.outbox_wake), name="sender"),
-            asyncio.create_task(self._wake_snoozed_forever(), name="snoozes"),
-            *([asyncio.create_task(CampaignFeedLoop(self.services.engine, self.services.campaigns).run_forever(),
-                                   name="campaigns")] if self.services.campaigns is not None else []),
-            asyncio.create_task(self._loop("callbacks", self.callbacks.run_once, self.callbacks_wake),
-                                name="callbacks"),
-            asyncio.create_task(self._loop("webhooks", self.webhooks.run_once, self.webhooks_wake), name="webhooks"),
-            *([asyncio.create_task(RouterLoop(self.services.routing.service, self.services.bus,
-                                              self.services.settings.routing_poll_s).run_forever(), name="router")]
-              if self.services.routing is not None else []),
-            asyncio.create_task(sla_loop_for(self.services).run_forever(), name="sla"),
-            *([asyncio.create_task(RetentionLoop(self.services.contact_admin.retention).run_forever(),
-                                   name="retention")] if self.services.contact_admin is not None else []),
-            *([asyncio.create_task(BotLoop(self.services.bot.runtime, self.services.bus,
-                                           self.services.settings.bot_poll_s,
-                                           self.services.settings.bot_concurrency).run_forever(), name="bot")]
-              if self.services.bot is not None else []),
-            *([asyncio.create_task(RetrainLoop(self.services.bot_admin.learning).run_forever(), name="bot-retrain")]
-              if self.services.bot_admin is not None and self.services.settings.bot_retrain_interval_s > 0 else []),
-        ]
+        self._tasks = [asyncio.create_task(coroutine, name=name) for name, coroutine in self._loops()]
+
+    def _loops(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """The coroutines of this process's roles (a role whose service is not configured has none)."""
+        svc, settings = self.services, self.services.settings
+        wanted = self.roles.__contains__
+        loops: list[tuple[str, Coroutine[Any, Any, None]]] = []
+        if wanted("deliveries"):
+            loops.append(("deliveries", self._loop(
+                "deliveries", self._deliveries_once, self.wake,
+                min_interval=settings.delivery_batch_interval_ms / 1000, full=svc.delivery_worker.batch)))
+        if wanted("media"):
+            loops.append(("media", self._loop("media", self.media.run_once, self.media_wake)))
+        if wanted("sender"):
+            loops.append(("sender", self.sender.run_forever(self.outbox_wake)))
+        if wanted("snoozes"):
+            loops.append(("snoozes", self._wake_snoozed_forever()))
+        if wanted("campaigns") and svc.campaigns is not None:
+            loops.append(("campaigns", CampaignFeedLoop(svc.engine, svc.campaigns).run_forever()))
+        if wanted("callbacks"):
+            loops.append(("callbacks", self._loop("callbacks", self.callbacks.run_once, self.callbacks_wake)))
+        if wanted("webhooks"):
+            loops.append(("webhooks", self._loop("webhooks", self.webhooks.run_once, self.webhooks_wake)))
+        if wanted("router") and svc.routing is not None:
+            loops.append(("router", RouterLoop(svc.routing.service, svc.bus, settings.routing_poll_s).run_forever()))
+        if wanted("sla"):
+            loops.append(("sla", sla_loop_for(svc).run_forever()))
+        if wanted("retention") and svc.contact_admin is not None:
+            loops.append(("retention", RetentionLoop(svc.contact_admin.retention).run_forever()))
+        if wanted("bot") and svc.bot is not None:
+            loops.append(("bot", BotLoop(svc.bot.runtime, svc.bus, settings.bot_poll_s,
+                                         settings.bot_concurrency).run_forever()))
+        if wanted("bot-retrain") and svc.bot_admin is not None and settings.bot_retrain_interval_s > 0:
+            loops.append(("bot-retrain", RetrainLoop(svc.bot_admin.learning).run_forever()))
+        return loops
 
     async def stop(self) -> None:
         for event_type in OUTBOX_EVENTS:
