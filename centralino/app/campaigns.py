@@ -167,21 +167,23 @@ class CampaignService:
         per language); a recipient whose own data cannot fill it is rejected with the reason."""
         conn = uow.conn
         components, renderer = self._renderer(conn, campaign)
-        rows: list[tuple[Any, ...]] = []
         campaign_id, channel_id = int(campaign["id"]), int(campaign["channel_id"])
         planned = RecipientState.PLANNED.value
-        for i, x in enumerate(candidates):
-            try:
-                content = renderer.render(x.fields, x.contact_id, x.columns)
-            except InvalidInput as exc:
-                rejected.append(Rejected(lines[i] if lines else None, x.contact_id, x.fields.get("phone"),
-                                         exc.message))
-                continue
-            rows.append((campaign_id, x.contact_id, channel_id, x.recipient_kind, x.recipient, content, planned, 0,
-                         now))
+
+        def recipients() -> Iterator[tuple[Any, ...]]:  # rendered while the ones before are being stored
+            for i, x in enumerate(candidates):
+                try:
+                    content = renderer.render(x.fields, x.contact_id, x.columns)
+                except InvalidInput as exc:
+                    rejected.append(Rejected(lines[i] if lines else None, x.contact_id, x.fields.get("phone"),
+                                             exc.message))
+                    continue
+                yield (campaign_id, x.contact_id, channel_id, x.recipient_kind, x.recipient, content, planned, 0,
+                       now)
+
         repo.delete_recipients(conn, campaign_id)
-        repo.insert_recipients(conn, rows)
-        self._planned(uow, campaign, components, len(rows), len(rejected),
+        written = repo.insert_recipients(conn, recipients())
+        self._planned(uow, campaign, components, written, len(rejected),
                       [r.as_dict() for r in rejected[:MAX_REPORTED]], now)
 
     def _check_definition(self, uow: UnitOfWork, body: Mapping[str, Any], *,

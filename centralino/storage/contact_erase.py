@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, String, Table, Text, case, delete, literal, null, text, update
 
-from centralino.storage.contact_refs import primary_key
+from centralino.storage.contact_refs import primary_key, referencing_columns
 from centralino.storage.tables import metadata
 
 ERASED = "[erased]"
@@ -55,7 +55,7 @@ def _is_json(col: Column[Any]) -> bool:
 def default_rule(table: Table) -> dict[str, Any]:
     """Which columns of a table nobody listed are erased, and how (MARK, or "shape" for Json)."""
     rule: dict[str, Any] = {}
-    keys = {c.name for c in table.primary_key.columns} | {fk.parent.name for fk in table.foreign_keys}
+    keys = {c.name for c in table.primary_key.columns} | {col.name for col, _ in referencing_columns(table)}
     for col in table.columns:
         marked = col.info.get("gdpr_erase")
         if marked == "keep" or (col.name in keys and marked != "erase"):

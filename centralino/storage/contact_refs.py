@@ -41,13 +41,28 @@ def _unique_sets(table: Table, column: Column[Any]) -> tuple[tuple[str, ...], ..
     return tuple(sets)
 
 
+REFERENCES = "references"  # Column info: a reference kept without a database constraint, e.g. "contacts.id"
+
+
+def referencing_columns(table: Table) -> list[tuple[Column[Any], Table]]:
+    """(column, the table it refers to) for every foreign key of `table`, and every column that names its
+    table in info["references"] (a reference whose per-row check was too dear on a hot path, migration 0019),
+    sorted by column name."""
+    found = [(fk.parent, fk.column.table) for fk in table.foreign_keys]
+    for col in table.columns:
+        target = col.info.get(REFERENCES)
+        if target is not None:
+            found.append((col, metadata.tables[str(target).partition(".")[0]]))
+    return sorted(found, key=lambda pair: pair[0].name)
+
+
 def references_to(target: Table) -> list[Ref]:
-    """Every (table, column) with a foreign key to `target`'s primary key, in a stable order."""
+    """Every (table, column) that refers to `target`'s primary key, in a stable order."""
     found: list[Ref] = []
     for table in sorted(metadata.tables.values(), key=lambda t: t.name):
-        for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
-            if fk.column.table is target:
-                found.append(Ref(table, fk.parent, _unique_sets(table, fk.parent)))
+        for column, referred in referencing_columns(table):
+            if referred is target:
+                found.append(Ref(table, column, _unique_sets(table, column)))
     return found
 
 
