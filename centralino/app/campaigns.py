@@ -44,6 +44,7 @@ from centralino.domain.consent import Action
 from centralino.domain.media_rules import check_file
 from centralino.errors import Conflict, Forbidden, InvalidInput, NotFound
 from centralino.events.bus import EventBus
+from centralino.gc_pause import gc_paused
 from centralino.storage import campaigns as repo
 from centralino.storage import outbound_media as media_repo
 from centralino.storage import templates as template_repo
@@ -107,7 +108,8 @@ class CampaignService:
             campaign_id = repo.insert_campaign(uow.conn, {**values, "created_by": principal.user_id})
             now = self.clock()
             candidates, lines = csv_candidates(uow.conn, good, now)
-            self._plan(uow, repo.get(uow.conn, campaign_id) or {}, candidates, rejected, now, lines)
+            with gc_paused():
+                self._plan(uow, repo.get(uow.conn, campaign_id) or {}, candidates, rejected, now, lines)
             uow.emit("campaign.created", campaign_id=campaign_id, actor=principal.actor)
         return self.get(campaign_id)
 
@@ -122,7 +124,8 @@ class CampaignService:
                 raise Conflict("a CSV campaign is planned when the file is uploaded; upload it again for a new plan",
                                code="campaign.csv_planned")
             segment = Segment.parse(campaign["audience"])
-            self._plan_segment(uow, campaign, segment)
+            with gc_paused():  # only allocates until it commits (gc_pause.py)
+                self._plan_segment(uow, campaign, segment)
         return self.get(campaign_id)
 
     def _plan_segment(self, uow: UnitOfWork, campaign: Mapping[str, Any], segment: Segment) -> None:
