@@ -10,12 +10,9 @@ from sqlalchemy import (
     Connection,
     String,
     Table,
-    Text,
     and_,
     bindparam,
     case,
-    cast,
-    column,
     func,
     or_,
     select,
@@ -23,11 +20,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 # the module, not the name: storage.contacts imports (through service_levels) this module back
 from centralino.storage import contacts as contact_repo
+from centralino.storage.batch_rows import json_rows, recordset
 from centralino.storage.tables import contact_identities, contacts, conversations, message_reactions, messages
 from centralino.storage.types import Id, UTCDateTime
 
@@ -156,10 +153,10 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
             seen = newest.get(u["cid"])
             if seen is None or (u["at"], u["name"] or "") > (seen["at"], seen["name"] or ""):
                 newest[u["cid"]] = u
-        r = _recordset(("cid", Id), ("name", String()), ("username", String()), ("at", UTCDateTime()),
+        r = recordset(("cid", Id), ("name", String()), ("username", String()), ("at", UTCDateTime()),
                        ("now", UTCDateTime()))
         cid, name, username, at, now = r.c.cid, r.c.name, r.c.username, r.c.at, r.c.now
-        params = {"rows": _json_rows(list(newest.values()))}
+        params = {"rows": json_rows(list(newest.values()))}
     else:  # one execution per row (executemany)
         cid, name, username = bindparam("cid"), bindparam("name", type_=String()), bindparam("username")
         at, now = bindparam("at", type_=UTCDateTime()), bindparam("now")
@@ -172,17 +169,6 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
                 display_name_at=at, updated_at=now),
         params,
     )
-
-
-def _recordset(*columns: tuple[str, Any]) -> Any:
-    """PostgreSQL: `jsonb_to_recordset(:rows) AS r(name type, …)`, a table to UPDATE … FROM (the batch as one
-    JSON parameter: one statement, not one execution per row)."""
-    return (func.jsonb_to_recordset(cast(bindparam("rows", type_=Text()), JSONB()))
-            .table_valued(*(column(n, t) for n, t in columns)).render_derived(name="r", with_types=True))
-
-
-def _json_rows(rows: list[dict[str, Any]]) -> str:
-    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def reopen_resolved(conn: Connection, conversation_ids: list[int]) -> list[int]:
@@ -217,11 +203,11 @@ def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> No
                 value = u.get(key)
                 if value is not None and (seen[key] is None or value > seen[key]):
                     seen[key] = value
-        r = _recordset(("cid", Id), ("last_message_at", UTCDateTime()), ("last_inbound_at", UTCDateTime()),
+        r = recordset(("cid", Id), ("last_message_at", UTCDateTime()), ("last_inbound_at", UTCDateTime()),
                        ("window_expires_at", UTCDateTime()))
         cid, last_message, last_inbound, expiry = (r.c.cid, r.c.last_message_at, r.c.last_inbound_at,
                                                    r.c.window_expires_at)
-        params = {"rows": _json_rows(list(latest.values()))}
+        params = {"rows": json_rows(list(latest.values()))}
     else:  # one execution per row (executemany)
         cid = bindparam("cid")
         last_message = bindparam("last_message_at", type_=UTCDateTime())

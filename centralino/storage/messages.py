@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, Integer, String, and_, bindparam, case, func, or_, select, update
 
 from centralino.domain.enums import DeliveryStatus
 from centralino.domain.status import resolve_status
+from centralino.storage.batch_rows import row_values
 from centralino.storage.sql import insert_ignore
 from centralino.storage.tables import message_media, message_reactions, messages, status_history
+from centralino.storage.types import Id
 
 m_ = messages.c
 
@@ -146,11 +148,16 @@ def apply_statuses_many(conn: Connection, message_ids: Iterable[int]
     plain = [c for c in changes if not c["failed"]]
     failed = [c for c in changes if c["failed"]]
     if plain:
-        conn.execute(update(messages).where(m.id == bindparam("mid")).values(status=bindparam("st")), plain)
+        ref, params = row_values(conn, [{"mid": c["mid"], "st": c["st"]} for c in plain], ("mid", Id),
+                                 ("st", String()))
+        conn.execute(update(messages).where(m.id == ref["mid"]).values(status=ref["st"]), params)
     if failed:
-        conn.execute(update(messages).where(m.id == bindparam("mid"))
-                     .values(status=bindparam("st"), error_code=bindparam("code"), error_title=bindparam("title"),
-                             error_details=bindparam("details")), failed)
+        ref, params = row_values(conn, [{k: c[k] for k in ("mid", "st", "code", "title", "details")} for c in failed],
+                                 ("mid", Id), ("st", String()), ("code", Integer()), ("title", String()),
+                                 ("details", String()))
+        conn.execute(update(messages).where(m.id == ref["mid"])
+                     .values(status=ref["st"], error_code=ref["code"], error_title=ref["title"],
+                             error_details=ref["details"]), params)
     return result
 
 
@@ -221,11 +228,10 @@ def accept_many(conn: Connection, accepted: list[tuple[int, str]], now: datetime
     """(message id, provider id): record the id where none is yet, `accepted` from `queued`."""
     if not accepted:
         return
-    conn.execute(
-        update(messages).where(m_.id == bindparam("mid"), m_.external_id.is_(None))
-        .values(external_id=bindparam("xid")),
-        [{"mid": mid, "xid": xid} for mid, xid in accepted],
-    )
+    ref, params = row_values(conn, [{"mid": mid, "xid": xid} for mid, xid in accepted], ("mid", Id),
+                             ("xid", String()))
+    conn.execute(update(messages).where(m_.id == ref["mid"], m_.external_id.is_(None))
+                 .values(external_id=ref["xid"]), params)
     conn.execute(
         update(messages).where(m_.id.in_([mid for mid, _ in accepted]))
         .values(accepted_at=func.coalesce(m_.accepted_at, now),

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, String, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from centralino.domain.sending import OPEN_STATES, OutboxKind, OutboxState
+from centralino.storage.batch_rows import row_values
 from centralino.storage.tables import messages, outbox, sender_leases, webhook_deliveries
+from centralino.storage.types import Id, UTCDateTime
 
 o = outbox.c
 m = messages.c
@@ -98,12 +100,12 @@ def start_attempts(conn: Connection, attempts: dict[int, tuple[str, datetime]], 
     """Commit attempts in flight: row id → (attempt id, slot). Returns what to send."""
     if not attempts:
         return []
+    ref, params = row_values(conn, [{"rid": row_id, "aid": aid, "slot": at} for row_id, (aid, at) in attempts.items()],
+                             ("rid", Id), ("aid", String()), ("slot", UTCDateTime()))
     conn.execute(
-        update(outbox).where(o.id == bindparam("rid"), o.state == OutboxState.QUEUED.value)
-        .values(state=OutboxState.SENDING.value, attempt_id=bindparam("aid"),
-                attempt_started_at=bindparam("slot"), claimed_until=lease_until, attempts=o.attempts + 1),
-        [{"rid": row_id, "aid": aid, "slot": at} for row_id, (aid, at) in attempts.items()],
-    )
+        update(outbox).where(o.id == ref["rid"], o.state == OutboxState.QUEUED.value)
+        .values(state=OutboxState.SENDING.value, attempt_id=ref["aid"], attempt_started_at=ref["slot"],
+                claimed_until=lease_until, attempts=o.attempts + 1), params)
     rows = conn.execute(
         select(outbox, m.content, m.reply_to_external_id)
         .select_from(outbox.outerjoin(messages, m.id == o.message_id))
