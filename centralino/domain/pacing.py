@@ -1,4 +1,5 @@
-"""Send pacing: a per-number rate, a minimum spacing per recipient, and retry backoff.
+"""Send pacing: a per-number rate (and what Meta's refusals say of it), a minimum spacing per recipient,
+and retry backoff.
 
 Pure and clock-free: every function takes the time (seconds, any epoch) from its caller, so
 the sender can run on the wall clock and the tests on a fake one.
@@ -79,6 +80,55 @@ class SendWindow:
 
     def record(self, at: float) -> None:
         self._sent.append(at)
+
+
+class ThroughputGuard:
+    """What to make of Meta's "too many messages per second" (130429) for one number.
+
+    Sends paced within the limit can still reach Meta bunched up (the network, a stalled process on either
+    side) and Meta counts arrivals, so a few refusals a second are expected near the limit. Those sends are
+    retried and the pace is kept: a pause would cost more slots than the refusals did (docs/benchmarks.md).
+    Refusals beyond `tolerated_share` of a second's sends mean the number's real limit is lower than
+    configured (Meta moved it, a number shared with the Business app): the pace drops to the share that was
+    accepted, at most once a `period`, and climbs back by `recovery_per_s` (compounded) from then on."""
+
+    def __init__(self, *, period: float = 1.0, tolerated_share: float = 0.05, min_refusals: int = 5,
+                 recovery_per_s: float = 0.1, floor: float = 0.01) -> None:
+        self.period = period
+        self.tolerated_share = tolerated_share
+        self.min_refusals = min_refusals
+        self.recovery_per_s = recovery_per_s
+        self.floor = floor
+        self._factor = 1.0
+        self._as_of: float | None = None
+        self._cut_at = float("-inf")
+        self._outcomes: deque[tuple[float, bool]] = deque()
+        self._refused = 0
+
+    def factor(self, now: float) -> float:
+        """The share of the configured rate to pace at now (1.0 unless refusals said otherwise)."""
+        if self._as_of is not None and now > self._as_of and self._factor < 1.0:
+            self._factor = min(1.0, self._factor * (1.0 + self.recovery_per_s) ** (now - self._as_of))
+        self._as_of = now if self._as_of is None else max(self._as_of, now)
+        return self._factor
+
+    def record(self, now: float, refused: bool, expected: float) -> bool:
+        """Note one send's outcome (`refused`: a 130429); `expected`: the sends a period holds at the
+        current pace. True when the pace was just cut (the caller lets Meta's window drain)."""
+        factor = self.factor(now)
+        self._outcomes.append((now, refused))
+        self._refused += refused
+        while self._outcomes and self._outcomes[0][0] <= now - self.period:
+            self._refused -= self._outcomes.popleft()[1]
+        sends = len(self._outcomes)
+        if (not refused or now - self._cut_at < self.period
+                or self._refused < max(self.min_refusals, self.tolerated_share * max(sends, expected))):
+            return False
+        self._factor = max(self.floor, factor * (1.0 - self._refused / sends))
+        self._cut_at = now
+        self._outcomes.clear()
+        self._refused = 0
+        return True
 
 
 class PairSpacer:

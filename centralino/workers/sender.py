@@ -30,7 +30,7 @@ from centralino.channels.registry import adapter
 from centralino.config import Settings
 from centralino.domain.outbound import uploads
 from centralino.domain.outbound_codec import decode_stored
-from centralino.domain.pacing import Due, PairSpacer, RatePacer, SendWindow, plan
+from centralino.domain.pacing import Due, PairSpacer, RatePacer, SendWindow, ThroughputGuard, plan
 from centralino.domain.sending import (
     Accepted,
     OutboundJob,
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 HORIZON_S = 1.0  # rate slots are handed out this far ahead; a round claims about rate * horizon rows
 PROVIDER_MEDIA_VALID = timedelta(days=29)  # Meta keeps uploaded media 30 days
 MAX_MPS = 1000.0
-RATE_LIMIT_PAUSE_S = 1.0  # after a 130429 the number gets no slot for this long
+RATE_LIMIT_PAUSE_S = 1.0  # after 130429s said the number's limit is lower, no slot for this long
 
 
 def _dt(seconds: float) -> datetime:
@@ -78,6 +78,7 @@ class OutboxSender:
             reconcile_window=timedelta(seconds=settings.sender_reconcile_window_s)), jitter)
         self.pacers: dict[int, RatePacer] = {}
         self.spacers: dict[int, PairSpacer] = {}
+        self.guards: dict[int, ThroughputGuard] = {}
         self.windows: dict[int, SendWindow] = {}
         self._plan_lock = threading.Lock()  # planning runs in a worker thread, outcomes adjust pacers here
         self._semaphore = asyncio.Semaphore(settings.sender_concurrency)
@@ -199,7 +200,7 @@ class OutboxSender:
                 return []
             with self._plan_lock:
                 pacer = self.pacers.setdefault(channel_id, RatePacer(rate))
-                pacer.rate = rate
+                pacer.rate = rate * self.guards.setdefault(channel_id, ThroughputGuard()).factor(now)
                 window = self.windows.get(channel_id)
                 if window is None or window.limit != max(1, int(rate)):
                     self.windows[channel_id] = SendWindow(max(1, int(rate)))
@@ -313,13 +314,17 @@ class OutboxSender:
             return Refused(Retry.UNCERTAIN, None, f"send raised {type(exc).__name__}: {exc}")
 
     def _adjust_pacing(self, claim: Claimed, outcome: SendOutcome) -> None:
-        if not isinstance(outcome, Refused):
-            return
         with self._plan_lock:
-            if outcome.code == 130429 and claim.channel_id in self.pacers:
-                self.pacers[claim.channel_id].pause_until(self.clock() + RATE_LIMIT_PAUSE_S)
-            elif outcome.code == 131056 and claim.channel_id in self.spacers:
-                self.spacers[claim.channel_id].record(f"{claim.recipient_kind}:{claim.recipient}", self.clock())
+            now = self.clock()
+            guard, pacer = self.guards.get(claim.channel_id), self.pacers.get(claim.channel_id)
+            if guard is not None and pacer is not None and guard.record(
+                    now, isinstance(outcome, Refused) and outcome.code == 130429, pacer.rate):
+                pacer.rate = self._rate(claim.channel_id) * guard.factor(now)
+                pacer.pause_until(now + RATE_LIMIT_PAUSE_S)
+                log.warning("channel %s: Meta refused over %d%% of a second's sends (130429): pacing at %.0f/s",
+                            claim.channel_id, round(guard.tolerated_share * 100), pacer.rate)
+            if isinstance(outcome, Refused) and outcome.code == 131056 and claim.channel_id in self.spacers:
+                self.spacers[claim.channel_id].record(f"{claim.recipient_kind}:{claim.recipient}", now)
 
     async def _flush(self) -> None:
         while self._results:

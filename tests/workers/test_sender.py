@@ -178,6 +178,27 @@ def test_the_rate_keeps_its_margin_below_the_numbers_limit(services, meta_side):
     assert [b - a for a, b in itertools.pairwise(started)] == pytest.approx([0.3125, 0.3125], abs=1e-3)
 
 
+def test_a_number_meta_holds_below_its_configured_rate_is_slowed_down_and_everything_still_goes(
+        services, meta_side):
+    # Configured 20/s, but Meta holds the number at 4/s: most of the first second's sends are refused (130429).
+    meta = meta_side(config={"messages_per_second": 20}, mps=4)
+    ids = [services.outbound.do_send(meta.customer_writes(f"3934712500{i:02d}"), Text("hello")).message_id
+           for i in range(20)]
+    clock = meta.clock
+    sender = meta.sender(clock, sender_rate_margin=0.0, sender_pair_interval_s=0, sender_backoff_base_s=1.0)
+    meta.run(sender.drain())
+    assert meta.stats()["accepted"] == 4
+    assert sender.pacers[meta.channel_id].rate < 10  # paced at about what Meta accepted, not 20/s
+    refused_first = meta.stats()["refused"]["130429"]
+    for _ in range(40):
+        clock.advance(1.0)
+        meta.run(sender.drain())
+    assert [outbox_of(services, i)["state"] for i in ids] == ["done"] * 20  # retried, none failed
+    assert meta.stats()["accepted"] == 20
+    # Once slowed, far fewer refusals than the first second's 16 per 20 sends.
+    assert meta.stats()["refused"]["130429"] - refused_first < refused_first
+
+
 def test_the_same_customer_gets_one_message_per_interval_the_rest_wait(services, meta_side):
     meta = meta_side()
     conversation_id = meta.customer_writes(GIULIA)
