@@ -47,8 +47,11 @@ class Demo:
                        (conversation_id,))
 
 
-def running_demo(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Demo]:
-    """A demo process for a module's tests, once its four conversations are there."""
+def running_demo(tmp_path_factory: pytest.TempPathFactory, name: str, *, bot: bool = False) -> Iterator[Demo]:
+    """A demo process for a module's tests, once its four conversations are there and its virtual agent is
+    ready; the virtual agent then stops answering on the demo channel unless `bot`: it starts once its model is
+    trained, seconds after the script on an idle machine, later on a busy one, so a customer's message in a test
+    would otherwise reach the bot or the queues depending on the machine's load."""
     cwd = tmp_path_factory.mktemp(name)
     port = free_port()
     with demo_process(cwd, port):
@@ -58,6 +61,12 @@ def running_demo(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterato
         # closed a window would open it again), every webhook of it applied
         wait_for("the demo's script", lambda: "customers chatting" in (cwd / "demo.log").read_text(), cwd)
         wait_for("the demo's webhooks applied", running.deliveries_settled, cwd)
+        wait_for("the demo's virtual agent", lambda: "the virtual agent answers" in (cwd / "demo.log").read_text(),
+                 cwd, timeout=180)
+        if not bot:
+            channel = next(c for c in running.api.get("/api/v1/bot/channels").json() if c["enabled"])
+            answer = running.api.patch(f"/api/v1/bot/channels/{channel['channel_id']}", json={"enabled": False})
+            assert answer.status_code == 200, answer.text
         yield running
 
 
