@@ -23,6 +23,7 @@ def _configure_logging(spec: str) -> None:
         name, _, level = pair.partition("=")
         logging.getLogger(name.strip()).setLevel(level.strip().upper() or "DEBUG")
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="centralino", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -31,9 +32,11 @@ from centralino.storage.types import Id, UTCDateTime
 CHUNK = 500  # keeps IN lists and multi-row VALUES well inside every engine's parameter limit
 
 
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    """Lists of up to `size` items, taken from `items` as they come (a generator is read lazily)."""
+    it = iter(items)
+    while part := list(islice(it, size)):
+        yield part
 
 
 def insert_ignore_many(conn: Connection, table: Table, rows: list[dict[str, Any]], conflict: Sequence[str],

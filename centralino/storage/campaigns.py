@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
 import orjson
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 
 from centralino.domain.campaigns import MOVES_FROM, RecipientState
 from centralino.domain.enums import Direction
+from centralino.storage import bulk
 from centralino.storage.tables import messages
 from centralino.storage.tables_campaigns import campaign_recipients, campaigns
 
@@ -73,12 +73,12 @@ def insert_recipients(conn: Connection, rows: Iterable[tuple[Any, ...]]) -> int:
             # core) stores the ones before: the two overlap instead of adding up.
             with cursor.copy(f"COPY campaign_recipients ({columns}) FROM STDIN",
                              writer=QueuedLibpqWriter(cursor)) as copy:  # type: ignore[arg-type]
-                for chunk in _batched(rows, COPY_CHUNK):
+                for chunk in bulk.chunks(rows, COPY_CHUNK):
                     copy.write(_copy_text(chunk).encode())
                     written += len(chunk)
         else:
             marks = ", ".join("?" for _ in _COPY_COLUMNS)
-            for chunk in _batched(rows, COPY_CHUNK):
+            for chunk in bulk.chunks(rows, COPY_CHUNK):
                 cursor.executemany(
                     f"INSERT INTO campaign_recipients ({columns}) VALUES ({marks})",  # noqa: S608 (constants)
                     [(*row[:5], orjson.dumps(row[5]).decode(), *row[6:8], _sqlite_time(row[8])) for row in chunk])
@@ -86,12 +86,6 @@ def insert_recipients(conn: Connection, rows: Iterable[tuple[Any, ...]]) -> int:
     finally:
         cursor.close()
     return written
-
-
-def _batched(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    it = iter(rows)
-    while chunk := list(islice(it, size)):
-        yield chunk
 
 
 def _escape(text: str) -> str:

@@ -45,7 +45,7 @@ def batch_gap(now: float, last_start: float, min_interval: float, taken: int, fu
     return max(0.0, last_start + min_interval - now)
 
 
-# The loops a worker process can run (`centralino worker --only/--skip`, docs/deployment.md).
+# The loops a worker process can run (`centralino worker --only/--skip`, docs/configuration.md).
 ROLES = ("deliveries", "media", "sender", "snoozes", "campaigns", "callbacks", "webhooks", "router", "sla",
          "retention", "bot", "bot-retrain")
 

@@ -106,7 +106,7 @@ class OutboxSender:
             # Claim no further ahead of the sends than the horizon, and nothing while sends whose slot has
             # come wait for a connection: claims would otherwise pile up behind a slow provider (or a busy
             # machine) until their attempt leases lapsed, and each lapse costs a reconciliation.
-            room = int(self._rate(channel_id) * HORIZON_S) + 1 - self._waiting.get(channel_id, 0)
+            room = self._claim_size(channel_id) - self._waiting.get(channel_id, 0)
             if room <= 0 or self._late.get(channel_id, 0) >= self.settings.sender_concurrency:
                 continue
             for claim in await asyncio.to_thread(self._claim, channel_id, now, room):
@@ -115,12 +115,13 @@ class OutboxSender:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 dispatched += 1
-            st, self._call_times = sorted(self._call_times), []
-            log.debug("sender round: sweep %.1f ms, claim %.1f ms, %d claimed, %d waiting (%d late); "
-                      "%d calls p50 %.1f max %.1f ms",
-                      (t1 - t0) * 1000, (time.perf_counter() - t2) * 1000, dispatched,
-                      self._waiting.get(channel_id, 0), self._late.get(channel_id, 0), len(st),
-                      st[len(st) // 2] * 1000 if st else 0, st[-1] * 1000 if st else 0)
+            if log.isEnabledFor(logging.DEBUG):
+                st, self._call_times = sorted(self._call_times), []
+                log.debug("sender round: sweep %.1f ms, claim %.1f ms, %d claimed, %d waiting (%d late); "
+                          "%d calls p50 %.1f max %.1f ms",
+                          (t1 - t0) * 1000, (time.perf_counter() - t2) * 1000, dispatched,
+                          self._waiting.get(channel_id, 0), self._late.get(channel_id, 0), len(st),
+                          st[len(st) // 2] * 1000 if st else 0, st[-1] * 1000 if st else 0)
         return dispatched
 
     async def run_forever(self, wake: asyncio.Event) -> None:
@@ -191,11 +192,15 @@ class OutboxSender:
             spacer.record(recipient, at.timestamp())
         self.spacers[channel_id] = spacer
 
+    def _claim_size(self, channel_id: int) -> int:
+        """At most the rate slots one horizon holds."""
+        return int(self._rate(channel_id) * HORIZON_S) + 1
+
     def _claim(self, channel_id: int, now: float, limit: int | None = None) -> list[Claimed]:
         rate = self._rate(channel_id)
         with self.engine.begin() as conn:
             rows = outbox_repo.lock_due(conn, channel_id, _dt(now + HORIZON_S),
-                                        int(rate * HORIZON_S) + 1 if limit is None else limit)
+                                        self._claim_size(channel_id) if limit is None else limit)
             if not rows:
                 return []
             with self._plan_lock:
@@ -249,19 +254,22 @@ class OutboxSender:
     async def _send(self, claim: Claimed) -> None:
         slot = claim.at.timestamp()
         wait = slot - self.clock()
-        if wait > 0:
-            await self.sleep(wait)
-        self._late[claim.channel_id] = self._late.get(claim.channel_id, 0) + 1
-        try:
-            await self._semaphore.acquire()
+        try:  # the backpressure counts hold whatever happens to the task before it has a connection
+            if wait > 0:
+                await self.sleep(wait)
+            self._late[claim.channel_id] = self._late.get(claim.channel_id, 0) + 1
+            try:
+                await self._semaphore.acquire()
+            finally:
+                self._late[claim.channel_id] -= 1
         finally:
-            self._late[claim.channel_id] -= 1
             self._waiting[claim.channel_id] -= 1
         try:
             await self._dispatch_turn(claim, slot)
             started = time.perf_counter()
             outcome = await self._attempt(claim)
-            self._call_times.append(time.perf_counter() - started)
+            if log.isEnabledFor(logging.DEBUG):
+                self._call_times.append(time.perf_counter() - started)
         finally:
             self._semaphore.release()
         self._adjust_pacing(claim, outcome)
