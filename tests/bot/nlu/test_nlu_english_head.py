@@ -64,6 +64,7 @@ def test_an_english_message_is_scored_by_the_english_head_and_an_italian_one_by_
     model = english_model()
     texts = list(ENGLISH_MESSAGES) + list(ITALIAN_MESSAGES)
     assert model.english(texts).tolist() == [True] * 3 + [False] * 2
+    assert not model.english(["refund", "Mario Rossi"]).any()  # no telling words: USE, which reads both
     use, minilm = get_encoder("use").encode(texts), get_encoder("minilm").encode(texts)
     base = model.probabilities(texts, embeddings={"use": use, "minilm": minilm})
     # what it encodes itself is the same (USE's vectors vary in the last float32 bits with the batch)
