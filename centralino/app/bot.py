@@ -356,7 +356,12 @@ class BotRuntime:
                     or owners.assignee_user_id is not None or (owners.item_id is not None and not closed)):
                 plan = Plan(Decision.IGNORED)
                 contents = []
-            opens = self._opening(conn, cid, current, now) if closed and plan.hands_off else None
+            opens = None
+            if plan.hands_off and closed:
+                opens = self._opening(conn, cid, current, now)
+            elif plan.hands_off and current is not None:  # out of hours, the customer hears when the team is back
+                opens = self._closed_target(conn, cid, int(ctx["message_id"]), (u.intent if u else None)
+                                            or current.get("intent"), now)
             reply_id = self._send(uow, cid, contents, plan, u, config, opens)
             values: dict[str, Any] = {"decision": plan.decision.value, "reply_message_id": reply_id,
                                       "suggestion": plan.suggestion}
@@ -462,6 +467,20 @@ class BotRuntime:
         if opens is None or opens <= now:  # no hours on that queue (any more): when the bot was told it opens
             until = (session or {}).get("held_until")
             opens = until if until is not None and until < NEVER_OPENS else None
+        return Opening(opens.astimezone(calendar.zone) if opens else None, now.astimezone(calendar.zone))
+
+    def _closed_target(self, conn: Any, cid: int, message_id: int, intent: str | None,
+                       now: datetime) -> Opening | None:
+        """When the queue a handoff is about to put the conversation in opens, if it is closed now."""
+        routing = self.routing()
+        queue_id = None if routing is None else routing.service.queue_for(conn, cid, message_id=message_id,
+                                                                          intent=intent)
+        if queue_id is None:
+            return None
+        calendar = hours_repo.calendar_of(hours_repo.queue_settings(conn, queue_id))
+        if calendar.is_open(now):
+            return None
+        opens = calendar.next_open(now)
         return Opening(opens.astimezone(calendar.zone) if opens else None, now.astimezone(calendar.zone))
 
     def release_held(self, limit: int = 100) -> int:

@@ -93,14 +93,17 @@ class RoutingService:
             # the bot took it a moment ago, app/bot_ownership.py: it hands off to a queue itself if need be)
             self.enqueue(uow, conversation_id, reopened=True, latest_text=True)
 
-    def enqueue(self, uow: UnitOfWork, conversation_id: int, *, message_id: int | None = None,
-                intent: str | None = None, reopened: bool = False, latest_text: bool = False,
-                rules: list[Any] | None = None) -> int | None:
-        """Put the conversation in the queue its rules pick (none matches: it stays unrouted); the item id.
-        `rules`: the active rules when the caller read them already."""
-        conn = uow.conn
-        if repo.live_item(conn, conversation_id) is not None:
-            return None
+    def queue_for(self, conn: Any, conversation_id: int, *, message_id: int | None = None,
+                  intent: str | None = None) -> int | None:
+        """The queue enqueue would put the conversation in now (None: no rule matches), changing nothing: the
+        bot tells a customer it hands over at night when that queue's team is back."""
+        chosen = self._choose(conn, conversation_id, message_id=message_id, intent=intent)
+        return None if chosen is None else int(chosen[0]["queue_id"])
+
+    def _choose(self, conn: Any, conversation_id: int, *, message_id: int | None = None, intent: str | None = None,
+                reopened: bool = False, latest_text: bool = False,
+                rules: list[Any] | None = None) -> tuple[Any, Any, RoutingFacts] | None:
+        """The first active rule matching the conversation's facts, with its row and the facts."""
         rules = rules if rules is not None else repo.active_rules(conn)
         if not rules:
             return None
@@ -115,8 +118,21 @@ class RoutingService:
             text=repo.message_text(conn, message_id) if message_id is not None
             else repo.latest_inbound_text(conn, conversation_id) if latest_text else "")
         rule = next((r for r in rules if rule_matches(r["conditions"], facts)), None)
-        if rule is None:
+        return None if rule is None else (rule, row, facts)
+
+    def enqueue(self, uow: UnitOfWork, conversation_id: int, *, message_id: int | None = None,
+                intent: str | None = None, reopened: bool = False, latest_text: bool = False,
+                rules: list[Any] | None = None) -> int | None:
+        """Put the conversation in the queue its rules pick (none matches: it stays unrouted); the item id.
+        `rules`: the active rules when the caller read them already."""
+        conn = uow.conn
+        if repo.live_item(conn, conversation_id) is not None:
             return None
+        chosen = self._choose(conn, conversation_id, message_id=message_id, intent=intent, reopened=reopened,
+                              latest_text=latest_text, rules=rules)
+        if chosen is None:
+            return None
+        rule, row, facts = chosen
         now = self.clock()
         previous = row["assignee_user_id"]
         priority = rule["priority"] if rule["priority"] is not None else rule["queue_priority"]

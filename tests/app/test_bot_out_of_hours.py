@@ -9,6 +9,7 @@ from datetime import UTC
 
 import pytest
 
+from centralino.demo_access import SETUP
 from centralino.storage.tables import messages
 from centralino.storage.tables_bot import bot_sessions, bot_turns
 from centralino.storage.tables_routing import routing_items
@@ -117,6 +118,33 @@ def test_in_english_the_evening_before_the_team_is_back_tomorrow(night):
     assert said(night, conversation) == [
         "We are closed right now: the team is back tomorrow at 9:00. Your request is in the queue and we will "
         "answer you then."]
+
+
+def test_a_handoff_from_an_ordinary_session_into_a_closed_queue_says_when_the_team_is_back(services, recorder):
+    # The bot answers on the channel all day; the office queue keeps its items waiting at night (not `bot`).
+    desk = Desk(services)
+    services.bot.ownership.clock = services.bot.runtime.clock = desk.clock
+    services.bot.models.encoder = "tfidf"
+    desk.queue("office", hours=OFFICE, out_of_hours="keep")
+    seed_intents(services)
+    services.bot.channels.do_configure(SETUP, desk.center.channel_id, {"enabled": True})
+    desk.at(SATURDAY)
+    conversation = desk.customer_writes("voglio parlare con un operatore")
+    assert session(desk, conversation)["held_until"] is None  # an ordinary session, not held for the queue
+    assert answer(desk) == 1
+    assert said(desk, conversation) == [
+        "Ora siamo chiusi: il team torna lunedì 30 novembre alle 9:00. La tua richiesta è in coda e ti risponderemo "
+        "allora."]
+    assert session(desk, conversation)["summary"]["opens_at"] == MONDAY_OPENING.isoformat()
+    [item] = items(desk, conversation)
+    [event] = [e.payload for e in recorder.events if e.type == "bot.handed_off"]
+    assert (item["state"], event["item_id"], event["opens_at"]) == ("waiting", item["id"], MONDAY_OPENING.isoformat())
+    # while the office is open, the usual words
+    desk.at(rome(2026, 11, 30, 10, 0))
+    daytime = desk.customer_writes("voglio parlare con un operatore", wa_id="393470000002")
+    assert answer(desk) == 1
+    assert said(desk, daytime) == ["Ti passo a un collega, ti risponderà al più presto."]
+    assert "opens_at" not in session(desk, daytime)["summary"]
 
 
 def test_at_the_opening_the_sweep_hands_the_conversation_over_with_what_the_bot_did(night, recorder):
