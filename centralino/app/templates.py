@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -38,6 +38,10 @@ DRAFT = "draft"
 EDITABLE = frozenset({DRAFT, "rejected"})  # a rejected template is fixed and submitted again
 GONE = frozenset({"pending_deletion", "deleted"})  # a new draft of the same name and language may reuse the row
 SYNC_PAGE = 100
+# A webhook's time is Meta's clock (whole seconds), a sync's read is ours: a listing's status counts as of this
+# long before the read, so a verdict that lands while the page is on its way (or stamped by a clock a little
+# behind ours) stays the current status; a sync a minute later still corrects a webhook that never came.
+SYNC_SKEW = timedelta(seconds=60)
 NOT_FOUND_SUBCODE = 2593002  # Meta: "Message template not found"
 EXISTS_SUBCODE = 2388024  # Meta: "Content in this language already exists"
 
@@ -283,6 +287,7 @@ class TemplateService:
         """Meta already has this name and language: take its id, status and content (as a sync would)."""
         after: str | None = None
         while True:
+            read_at = self.clock()
             try:
                 page = template_api.list_page(channel, name=row["name"], after=after, client=self.http)
             except TemplateApiError:
@@ -290,7 +295,7 @@ class TemplateService:
             for item in page.items:
                 if item.get("name") == row["name"] and item.get("language") == row["language"]:
                     with unit_of_work(self.engine, self.bus) as uow:
-                        self._apply_synced(uow, row["account_id"], item, actor)
+                        self._apply_synced(uow, row["account_id"], item, actor, read_at)
                     return True
             if page.after is None:
                 return False
@@ -359,6 +364,7 @@ class TemplateService:
             channel = self.channel_for(account)
             after: str | None = None
             while True:
+                read_at = self.clock()
                 try:
                     page = template_api.list_page(channel, limit=page_size, after=after, client=self.http)
                 except TemplateApiError as exc:
@@ -366,7 +372,7 @@ class TemplateService:
                 pages += 1
                 with unit_of_work(self.engine, self.bus) as uow:
                     for item in page.items:
-                        outcome = self._apply_synced(uow, account, item, actor)
+                        outcome = self._apply_synced(uow, account, item, actor, read_at)
                         created += outcome == "created"
                         updated += outcome == "updated"
                         unchanged += outcome == "unchanged"
@@ -375,7 +381,10 @@ class TemplateService:
                 after = page.after
         return SyncReport(accounts=len(accounts), pages=pages, created=created, updated=updated, unchanged=unchanged)
 
-    def _apply_synced(self, uow: UnitOfWork, account_id: str, item: dict[str, Any], actor: str) -> str:
+    def _apply_synced(self, uow: UnitOfWork, account_id: str, item: dict[str, Any], actor: str,
+                      read_at: datetime) -> str:
+        """Store one template as Meta listed it when asked at `read_at`. Its status counts as of SYNC_SKEW
+        before the read: a status webhook stamped since then keeps the status (the sync takes the rest)."""
         name, language = item.get("name"), item.get("language")
         if not isinstance(name, str) or not isinstance(language, str):
             return "skipped"
@@ -394,13 +403,16 @@ class TemplateService:
             "created_at": now, "created_by": None,
         }
         before = template_repo.find(uow.conn, account_id, name, language)
+        as_of = read_at.replace(microsecond=0) - SYNC_SKEW
+        if before is not None and before["status_at"] is not None and before["status_at"] >= as_of:
+            values["status"], values["status_reason"] = before["status"], before["status_reason"]
+            status = str(before["status"])
         if before is not None and all(before.get(k) == values[k] for k in
                                       ("category", "parameter_format", "components", "status", "status_reason",
                                        "quality", "provider_id")):
             return "unchanged"
         if before is None or before["status"] != status:
-            # Meta's word as of now; a status webhook of the same second still wins (it may be the later one)
-            values["status_at"] = now.replace(microsecond=0)
+            values["status_at"] = as_of
         template_id, before = template_repo.upsert(uow.conn, values)
         template_repo.append_event(uow.conn, template_id, kind="synced", status=status, detail={
             "previous": before["status"] if before else None, "reason": values["status_reason"],

@@ -278,6 +278,40 @@ def test_a_verdict_that_arrives_before_the_submission_is_recorded_is_not_overwri
         ("created", "draft"), ("status", "approved"), ("submitted", "pending")]
 
 
+def test_a_verdict_that_arrives_while_meta_is_read_is_not_overwritten_by_the_older_listing(services, meta,
+                                                                                            monkeypatch):
+    """Adopting (or syncing) reads Meta's list, then stores it: Meta's approval webhook applied in between is the
+    newer word and keeps its status, even stamped by Meta's clock a little behind ours."""
+    from datetime import UTC, datetime, timedelta
+
+    from centralino.app import templates as template_service
+    from centralino.app.templates import check_definition
+    from centralino.app.unit_of_work import unit_of_work
+
+    real_list = template_service.template_api.list_page
+    row, _ = services.templates.do_create_draft(SUPERVISOR, copy.deepcopy(SHIPPING))
+    channel = services.templates.channel_for(row["account_id"])
+    lost = template_service.template_api.create(channel, check_definition(row).for_meta())
+
+    def listed_pending_then_verdict(channel, **options):
+        page = real_list(channel, **options)
+        for item in page.items:  # as Meta listed it before its review ended
+            item["status"] = "PENDING"
+        with unit_of_work(services.engine, services.bus) as uow:  # the pipeline applying Meta's approval
+            uow.emit("template.status_changed", account_id=channel.account_id, template_id=lost["id"],
+                     name=row["name"], language=row["language"], status="approved", raw_event="APPROVED",
+                     reason="NONE", at=(datetime.now(UTC) - timedelta(seconds=2)).isoformat(), data={})
+        return page
+
+    monkeypatch.setattr(template_service.template_api, "list_page", listed_pending_then_verdict)
+    adopted = services.templates.do_submit(SUPERVISOR, row["id"])
+    assert (adopted["status"], adopted["provider_id"]) == ("approved", lost["id"])
+    assert [(h["kind"], h["status"]) for h in _history(services, row["id"])][-2:] == [
+        ("status", "approved"), ("synced", "approved")]
+    services.templates.do_sync(SUPERVISOR)  # a sync reading `pending` at the same moment: the same
+    assert _row(services, row["id"])["status"] == "approved"
+
+
 def test_a_submission_whose_answer_was_lost_is_adopted_when_submitted_again(services, meta):
     """Meta created the template but the process died before recording it: submitting again finds Meta's
     copy ("Content in this language already exists") and takes its id and status instead of failing."""
