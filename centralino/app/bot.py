@@ -467,7 +467,7 @@ class BotRuntime:
         if opens is None or opens <= now:  # no hours on that queue (any more): when the bot was told it opens
             until = (session or {}).get("held_until")
             opens = until if until is not None and until < NEVER_OPENS else None
-        return Opening(opens.astimezone(calendar.zone) if opens else None, now.astimezone(calendar.zone))
+        return Opening.local(calendar.zone, opens, now)
 
     def _closed_target(self, conn: Any, cid: int, message_id: int, intent: str | None,
                        now: datetime) -> Opening | None:
@@ -481,7 +481,7 @@ class BotRuntime:
         if calendar.is_open(now):
             return None
         opens = calendar.next_open(now)
-        return Opening(opens.astimezone(calendar.zone) if opens else None, now.astimezone(calendar.zone))
+        return Opening.local(calendar.zone, opens, now)
 
     def release_held(self, limit: int = 100) -> int:
         """Conversations the bot held for a queue that has opened since: handed to the team, with a summary of
@@ -540,6 +540,10 @@ class Opening:
 
     at: datetime | None
     now: datetime
+
+    @classmethod
+    def local(cls, zone: Any, at: datetime | None, now: datetime) -> Opening:
+        return cls(at.astimezone(zone) if at else None, now.astimezone(zone))
 
     def text(self, config: Mapping[str, Any], language: str, default_language: str) -> str:
         texts = config.get("texts")

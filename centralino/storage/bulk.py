@@ -12,7 +12,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    bindparam,
     case,
     func,
     or_,
@@ -25,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 # the module, not the name: storage.contacts imports (through service_levels) this module back
 from centralino.storage import contacts as contact_repo
-from centralino.storage.batch_rows import json_rows, recordset
+from centralino.storage.batch_rows import row_values
 from centralino.storage.tables import contact_identities, contacts, conversations, message_reactions, messages
 from centralino.storage.types import Id, UTCDateTime
 
@@ -147,23 +146,16 @@ def update_profiles(conn: Connection, updates: list[dict[str, Any]]) -> None:
     if not updates:
         return
     c = contacts.c
-    params: Any
-    if conn.dialect.name == "postgresql":
-        # one statement over the batch as a JSON recordset; first the newest name per contact, since an
-        # UPDATE … FROM applies one matching row per target row
-        newest: dict[int, dict[str, Any]] = {}
-        for u in updates:
-            seen = newest.get(u["cid"])
-            if seen is None or (u["at"], u["name"] or "") > (seen["at"], seen["name"] or ""):
-                newest[u["cid"]] = u
-        r = recordset(("cid", Id), ("name", String()), ("username", String()), ("at", UTCDateTime()),
-                       ("now", UTCDateTime()))
-        cid, name, username, at, now = r.c.cid, r.c.name, r.c.username, r.c.at, r.c.now
-        params = {"rows": json_rows(list(newest.values()))}
-    else:  # one execution per row (executemany)
-        cid, name, username = bindparam("cid"), bindparam("name", type_=String()), bindparam("username")
-        at, now = bindparam("at", type_=UTCDateTime()), bindparam("now")
-        params = updates
+    # the newest name per contact first: an UPDATE … FROM applies one matching row per target row (and one
+    # execution per row, elsewhere, would end at the same name)
+    newest: dict[int, dict[str, Any]] = {}
+    for u in updates:
+        seen = newest.get(u["cid"])
+        if seen is None or (u["at"], u["name"] or "") > (seen["at"], seen["name"] or ""):
+            newest[u["cid"]] = u
+    ref, params = row_values(conn, list(newest.values()), ("cid", Id), ("name", String()), ("username", String()),
+                             ("at", UTCDateTime()), ("now", UTCDateTime()))
+    cid, name, username, at, now = ref["cid"], ref["name"], ref["username"], ref["at"], ref["now"]
     conn.execute(
         update(contacts)
         .where(c.id == cid, or_(c.display_name_at.is_(None), c.display_name_at < at,
@@ -194,29 +186,20 @@ def advance_conversations(conn: Connection, updates: list[dict[str, Any]]) -> No
     def forward(column: Any, value: Any) -> Any:  # a NULL value keeps the column
         return case((or_(column.is_(None), and_(value.is_not(None), column < value)), value), else_=column)
 
-    params: Any
-    if conn.dialect.name == "postgresql":
-        # one statement over the batch (a JSON recordset); columns only move forward, so several rows of one
-        # conversation fold into their latest values first (an UPDATE … FROM applies one row per target)
-        latest: dict[int, dict[str, Any]] = {}
-        for u in updates:
-            seen = latest.setdefault(u["cid"], {"cid": u["cid"], "last_message_at": None, "last_inbound_at": None,
-                                                 "window_expires_at": None})
-            for key in ("last_message_at", "last_inbound_at", "window_expires_at"):
-                value = u.get(key)
-                if value is not None and (seen[key] is None or value > seen[key]):
-                    seen[key] = value
-        r = recordset(("cid", Id), ("last_message_at", UTCDateTime()), ("last_inbound_at", UTCDateTime()),
-                       ("window_expires_at", UTCDateTime()))
-        cid, last_message, last_inbound, expiry = (r.c.cid, r.c.last_message_at, r.c.last_inbound_at,
-                                                   r.c.window_expires_at)
-        params = {"rows": json_rows(list(latest.values()))}
-    else:  # one execution per row (executemany)
-        cid = bindparam("cid")
-        last_message = bindparam("last_message_at", type_=UTCDateTime())
-        last_inbound = bindparam("last_inbound_at", type_=UTCDateTime())
-        expiry = bindparam("window_expires_at", type_=UTCDateTime())
-        params = updates
+    # columns only move forward, so several rows of one conversation fold into their latest values first (an
+    # UPDATE … FROM applies one row per target; one execution per row, elsewhere, would end at the same values)
+    latest: dict[int, dict[str, Any]] = {}
+    for u in updates:
+        seen = latest.setdefault(u["cid"], {"cid": u["cid"], "last_message_at": None, "last_inbound_at": None,
+                                             "window_expires_at": None})
+        for key in ("last_message_at", "last_inbound_at", "window_expires_at"):
+            value = u.get(key)
+            if value is not None and (seen[key] is None or value > seen[key]):
+                seen[key] = value
+    ref, params = row_values(conn, list(latest.values()), ("cid", Id), ("last_message_at", UTCDateTime()),
+                             ("last_inbound_at", UTCDateTime()), ("window_expires_at", UTCDateTime()))
+    cid, last_message, last_inbound, expiry = (ref["cid"], ref["last_message_at"], ref["last_inbound_at"],
+                                               ref["window_expires_at"])
     conn.execute(update(conversations).where(cv.id == cid).values(
         last_message_at=forward(cv.last_message_at, last_message),
         last_inbound_at=forward(cv.last_inbound_at, last_inbound),

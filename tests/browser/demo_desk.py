@@ -64,8 +64,10 @@ def running_demo(tmp_path_factory: pytest.TempPathFactory, name: str, *, bot: bo
         wait_for("the demo's virtual agent", lambda: "the virtual agent answers" in (cwd / "demo.log").read_text(),
                  cwd, timeout=180)
         if not bot:
-            channel = next(c for c in running.api.get("/api/v1/bot/channels").json() if c["enabled"])
-            answer = running.api.patch(f"/api/v1/bot/channels/{channel['channel_id']}", json={"enabled": False})
+            channels = running.api.get("/api/v1/bot/channels").json()
+            enabled = [c for c in channels if c["enabled"]]
+            assert enabled, f"the demo's log says its bot answers, yet no channel has it enabled: {channels}"
+            answer = running.api.patch(f"/api/v1/bot/channels/{enabled[0]['channel_id']}", json={"enabled": False})
             assert answer.status_code == 200, answer.text
         yield running
 
